@@ -1,0 +1,1 @@
+"""talaia.analysis"""

@@ -1,0 +1,1 @@
+"""The ``talaia`` command line (Typer + Rich)."""
