@@ -112,7 +112,8 @@ CITIZENSHIP = _v("citizenship", "Cit", {
 })
 OUTCOME = _v("outcome", "", {
     "killed": ("", "Killed", "Fallecido"),
-    "injured": ("", "Injured", "Herido"),
+    "serious_injury": ("", "Serious injury", "Lesión grave"),
+    "minor_injury": ("", "Minor injury", "Lesión leve"),
     "unharmed": ("", "Not physically injured", "Sin lesiones físicas"),
 })
 CUSTODY_STATUS = _v("custody_status", "", {
