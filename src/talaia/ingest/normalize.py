@@ -1,0 +1,408 @@
+"""Normalize and validate one chunk of a delivered file, columnar, in three steps.
+
+1. **Parse** (one DuckDB ``SELECT`` generated from the profile): every mapped field is trimmed,
+   value-mapped (folded keys: lower case, accents stripped, ``CASE`` on the folded text), parsed
+   with ``TRY_STRPTIME`` (a list of formats), ``TRY_CAST``, Excel serial days (epoch
+   1899-12-30) or epoch seconds/milliseconds; decimal and thousands separators are normalized
+   before numeric casts. Each field gives a value column ``v:<field>``, its raw text
+   ``r:<field>`` and a flag ``ok:<field>`` (false when a value was delivered but could not be
+   parsed or mapped).
+2. **Locate and pseudonymize** (NumPy): coordinates are reprojected to WGS84 with pyproj
+   (``always_xy``), areas found by point-in-polygon when the profile says so
+   (:class:`talaia.ingest.areas.AreaLookup`), personal identifiers replaced by HMAC-SHA256 (hex)
+   under the deployment secret (computed once per distinct value).
+3. **Validate** (one DuckDB ``SELECT``): each rule is a ``CASE`` giving a reason struct
+   ``{field, column, value, rule}``; a row's reasons are the non-null ones (``list_filter``), so
+   every reason is kept, not only the first. Rules: unparseable values, required fields, ages
+   0..120, dates not in the future and within the delivered period, ranges in order, coordinates
+   complete and inside the country (swapped lon/lat recognized), area known, code in the
+   crosswalk.
+
+No Python loop runs per row except the HMAC over distinct identifiers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from talaia.ingest.areas import AreaLookup, fold
+from talaia.ingest.profile import FieldSpec, SourceProfile
+from talaia.records.schema import TABLES
+from talaia.records.vocab import VOCABULARIES
+
+_BOOL_DEFAULT = {
+    "true": "true", "1": "true", "si": "true", "s": "true", "yes": "true", "y": "true",
+    "verdadero": "true", "sim": "true",
+    "false": "false", "0": "false", "no": "false", "n": "false", "falso": "false", "nao": "false",
+}
+
+
+def q(name: str) -> str:
+    """SQL-quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str | None) -> str:
+    """SQL string literal (or NULL)."""
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def _folded(expr: str) -> str:
+    return f"regexp_replace(lower(strip_accents({expr})), '\\s+', ' ', 'g')"
+
+
+@dataclass(frozen=True)
+class ChunkContext:
+    """What validation needs besides the profile (fixed for a batch).
+
+    Attributes
+    ----------
+    period
+        Inclusive (first day, last day) of the delivered period, or ``None`` when unknown.
+    now
+        Records dated after this are in the future.
+    bounds
+        Box of the country (min lon, min lat, max lon, max lat) or ``None`` to skip the check.
+    national_codes
+        Codes the crosswalk maps, or ``None`` when there is no crosswalk to check against.
+    secret
+        Key of the HMAC pseudonymization.
+    """
+
+    period: tuple[dt.date, dt.date] | None
+    now: dt.datetime
+    bounds: tuple[float, float, float, float] | None
+    national_codes: tuple[str, ...] | None
+    secret: bytes
+
+
+def _field_type(name: str) -> pa.DataType:
+    table, _, col = name.partition(".")
+    return TABLES[table].field(col).type
+
+
+def _value_map(name: str, spec: FieldSpec) -> dict[str, str | None] | None:
+    """Folded key -> token; vocabulary fields accept their tokens and en/es labels too."""
+    col = name.split(".")[1]
+    out: dict[str, str | None] = {}
+    if col in VOCABULARIES:
+        voc = VOCABULARIES[col]
+        for tok in voc.tokens():
+            out[fold(tok)] = tok
+            out[fold(voc.label(tok, "en"))] = tok
+            out[fold(voc.label(tok, "es"))] = tok
+    elif _field_type(name) == pa.bool_():
+        out.update(_BOOL_DEFAULT)
+    if spec.values:
+        out.update({fold(str(k)): v for k, v in spec.values.items()})
+    return out or None
+
+
+def _number(expr: str, profile: SourceProfile) -> str:
+    e = expr
+    if profile.thousands:
+        e = f"replace({e}, {lit(profile.thousands)}, '')"
+    if profile.decimal != ".":
+        e = f"replace({e}, {lit(profile.decimal)}, '.')"
+    return f"TRY_CAST({e} AS DOUBLE)"
+
+
+def _timestamp(expr: str, spec: FieldSpec) -> tuple[str, str]:
+    """(timestamp expression, 'has time of day' expression)."""
+    parts, timed = [], []
+    pats = [f for f in spec.formats if "%" in f]
+    if pats:
+        with_time = [f for f in pats if any(t in f for t in ("%H", "%I", "%M"))]
+        date_only = [f for f in pats if f not in with_time]
+        if with_time:
+            e = f"try_strptime({expr}, [{', '.join(lit(f) for f in with_time)}])"
+            parts.append(e)
+            timed.append(f"{e} IS NOT NULL")
+        if date_only:
+            parts.append(f"try_strptime({expr}, [{', '.join(lit(f) for f in date_only)}])")
+    for f in spec.formats:
+        if f == "iso":
+            e = f"TRY_CAST({expr} AS TIMESTAMP)"
+            parts.append(e)
+            timed.append(f"({e} IS NOT NULL AND length({expr}) > 10)")
+        elif f == "excel_serial":
+            d = f"TRY_CAST({expr} AS DOUBLE)"
+            e = (f"CASE WHEN {d} BETWEEN 1 AND 2958465 THEN TIMESTAMP '1899-12-30' + "
+                 f"to_microseconds(CAST(round({d} * 86400) * 1000000 AS BIGINT)) END")
+            parts.append(e)
+            timed.append(f"({e} IS NOT NULL AND {d} <> floor({d}))")
+        elif f in ("epoch_ms", "epoch_s"):
+            mul = 1000 if f == "epoch_ms" else 1000000
+            e = (f"CASE WHEN TRY_CAST({expr} AS BIGINT) BETWEEN -1e13 AND 1e13 * "
+                 f"{1 if f == 'epoch_ms' else 0.001} THEN make_timestamp(TRY_CAST({expr} AS "
+                 f"BIGINT) * {mul}) END")
+            parts.append(e)
+            timed.append(f"{e} IS NOT NULL")
+    ts = parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
+    has_time = " OR ".join(timed) if timed else "false"
+    if spec.date_only:
+        has_time = "false"
+    return ts, f"COALESCE({has_time}, false)"
+
+
+def parse_sql(profile: SourceProfile, columns: list[str]) -> str:
+    """The step-1 ``SELECT`` over the registered chunk table ``chunk``."""
+    sel = ["chunk.*"]
+    precision_from = None
+    for name, spec in profile.fields.items():
+        if spec.constant is not None:
+            raw = lit(spec.constant)
+        else:
+            raw = f"NULLIF(trim({q(spec.column)}), '')"
+        typ = _field_type(name)
+        vmap = _value_map(name, spec)
+        ok = "true"
+        if typ == pa.timestamp("s"):
+            ts, timed = _timestamp(raw, spec)
+            if spec.time_column:
+                t = f"NULLIF(trim({q(spec.time_column)}), '')"
+                tt = (f"try_strptime({t}, [{', '.join(lit(f) for f in spec.time_formats)}])"
+                      "::TIME")
+                val = f"CASE WHEN {t} IS NULL THEN {ts} ELSE CAST({ts} AS DATE) + {tt} END"
+                timed = f"({t} IS NOT NULL AND {tt} IS NOT NULL)"
+                ok = f"({raw} IS NULL OR {ts} IS NOT NULL) AND ({t} IS NULL OR {tt} IS NOT NULL)"
+                raw = f"concat_ws(' ', {raw}, {t})" if spec.column else raw
+            else:
+                val = ts
+                ok = f"({raw} IS NULL OR {val} IS NOT NULL)"
+            if spec.date_only:
+                val = f"date_trunc('day', {val})"
+            val = f"date_trunc('second', {val})"
+            sel.append(f"{timed} AS {q('t:' + name)}")
+            if name in ("incident.occurred_from", "custody.admitted_at"):
+                precision_from = name
+        elif typ == pa.float64():
+            val = _number(raw, profile)
+            ok = f"({raw} IS NULL OR {val} IS NOT NULL)"
+        elif typ in (pa.int16(), pa.int32()):
+            d = _number(raw, profile)
+            val = f"CASE WHEN {d} = floor({d}) AND abs({d}) < 32768 THEN CAST({d} AS SMALLINT) END"
+            ok = f"({raw} IS NULL OR {val} IS NOT NULL)"
+        elif vmap is not None:
+            keys = ", ".join(lit(k) for k in vmap)
+            cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in vmap.items())
+            val = f"CASE {_folded(raw)} {cases} END"
+            if typ == pa.bool_():
+                val = f"CAST({val} AS BOOLEAN)"
+            ok = f"({raw} IS NULL OR {_folded(raw)} IN ({keys}))"
+        else:
+            val = raw
+        sel.append(f"{val} AS {q('v:' + name)}")
+        sel.append(f"{raw} AS {q('r:' + name)}")
+        sel.append(f"COALESCE({ok}, false) AS {q('ok:' + name)}")
+    if precision_from:
+        to = "incident.occurred_to" if precision_from.startswith("incident") else None
+        rng = f"{q('v:' + to)} IS NOT NULL" if to and to in profile.fields else "false"
+        sel.append(
+            f"CASE WHEN {rng} THEN 'range' WHEN {q('t:' + precision_from)} THEN 'minute' "
+            f"ELSE 'day' END AS {q('v:incident.occurred_precision')}"
+        )
+    del columns
+    return "SELECT " + ",\n  ".join(sel) + " FROM chunk"
+
+
+def hmac_hex(values: pa.ChunkedArray | pa.Array, secret: bytes) -> pa.Array:
+    """HMAC-SHA256 (hex) of each value under ``secret``; nulls stay null.
+
+    The keyed hash is computed once per distinct value (``pyarrow.compute.unique``) and spread
+    back with ``index_in`` + ``take``.
+    """
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    arr = arr.cast(pa.string())
+    uniq = pc.drop_null(pc.unique(arr))
+    digests = pa.array(
+        [hmac.new(secret, v.encode(), hashlib.sha256).hexdigest() for v in uniq.to_pylist()],
+        pa.string(),
+    )
+    return pc.take(digests, pc.index_in(arr, value_set=uniq))
+
+
+def locate_and_pseudonymize(
+    tbl: pa.Table, profile: SourceProfile, areas: AreaLookup | None, secret: bytes
+) -> pa.Table:
+    """Step 2: reproject points to WGS84, find areas by point, pseudonymize identifiers."""
+    lon_c, lat_c = "v:incident.lon", "v:incident.lat"
+    if lon_c in tbl.column_names and lat_c in tbl.column_names:
+        x = tbl[lon_c].to_numpy(zero_copy_only=False).astype(float)
+        y = tbl[lat_c].to_numpy(zero_copy_only=False).astype(float)
+        if profile.crs.upper() not in ("EPSG:4326", "WGS84", "OGC:CRS84"):
+            from pyproj import Transformer
+
+            tr = Transformer.from_crs(profile.crs, "EPSG:4326", always_xy=True)
+            x, y = tr.transform(x, y)
+            x = np.where(np.isfinite(x), x, np.nan)
+            y = np.where(np.isfinite(y), y, np.nan)
+            tbl = tbl.set_column(tbl.column_names.index(lon_c), lon_c, pa.array(x, from_pandas=True))
+            tbl = tbl.set_column(tbl.column_names.index(lat_c), lat_c, pa.array(y, from_pandas=True))
+        if profile.area.method == "point" and areas is not None:
+            codes = areas.locate(x, y, profile.area.level)
+            tbl = tbl.append_column("v:area", pa.array(codes, pa.string()))
+    for name, spec in profile.fields.items():
+        if name.endswith(".person_key"):
+            col = "v:" + name
+            tbl = tbl.set_column(tbl.column_names.index(col), col, hmac_hex(tbl[col], secret))
+    return tbl
+
+
+def _reason(field: str, column: str | None, value: str, rule: str) -> str:
+    return (f"{{'field': {lit(field)}, 'column': {lit(column)}, 'value': "
+            f"CAST({value} AS VARCHAR), 'rule': {lit(rule)}}}")
+
+
+_PARSE_RULE = {
+    pa.timestamp("s"): "invalid_date",
+    pa.float64(): "invalid_number",
+    pa.int16(): "invalid_integer",
+    pa.int32(): "invalid_integer",
+    pa.bool_(): "invalid_boolean",
+}
+
+
+def validate_sql(profile: SourceProfile, ctx: ChunkContext, area_join: str) -> str:
+    """The step-3 ``SELECT`` over ``parsed`` (step 1+2 output) giving ``reasons`` per row."""
+    rules: list[str] = []
+    area_col = profile.area.column
+    for name, spec in profile.fields.items():
+        typ = _field_type(name)
+        v, r = q("v:" + name), q("r:" + name)
+        col = spec.column
+        rule = _PARSE_RULE.get(typ, "value_not_in_map")
+        rules.append(f"CASE WHEN NOT {q('ok:' + name)} THEN {_reason(name, col, r, rule)} END")
+        table, _, c = name.partition(".")
+        required = spec.required or not TABLES[table].field(c).nullable
+        if required:
+            rules.append(
+                f"CASE WHEN {r} IS NULL THEN {_reason(name, col, 'NULL', 'required')} END"
+            )
+        elif spec.values and not spec.required:
+            pass
+        if c == "age":
+            rules.append(f"CASE WHEN {v} NOT BETWEEN 0 AND 120 THEN "
+                         f"{_reason(name, col, r, 'age_out_of_range')} END")
+        if typ == pa.timestamp("s") and c != "released_at":
+            rules.append(f"CASE WHEN {v} > TIMESTAMP '{ctx.now:%Y-%m-%d %H:%M:%S}' THEN "
+                         f"{_reason(name, col, r, 'date_in_future')} END")
+            if ctx.period and c in ("occurred_from", "admitted_at"):
+                a, b = ctx.period
+                rules.append(
+                    f"CASE WHEN {v} < DATE '{a}' OR {v} >= DATE '{b}' + INTERVAL 1 DAY THEN "
+                    f"{_reason(name, col, r, 'date_outside_period')} END"
+                )
+    if "incident.occurred_to" in profile.fields:
+        a, b = q("v:incident.occurred_from"), q("v:incident.occurred_to")
+        rules.append(f"CASE WHEN {b} < {a} THEN "
+                     f"{_reason('incident.occurred_to', None, b, 'range_reversed')} END")
+    lon, lat = q("v:incident.lon"), q("v:incident.lat")
+    has_pt = "incident.lon" in profile.fields and "incident.lat" in profile.fields
+    if has_pt:
+        pair = f"concat_ws(' ', {q('r:incident.lon')}, {q('r:incident.lat')})"
+        rules.append(
+            f"CASE WHEN ({lon} IS NULL) <> ({lat} IS NULL) THEN "
+            f"{_reason('incident.lon', None, pair, 'coordinates_incomplete')} END"
+        )
+        if ctx.bounds:
+            x0, y0, x1, y1 = ctx.bounds
+            inside = f"({lon} BETWEEN {x0} AND {x1} AND {lat} BETWEEN {y0} AND {y1})"
+            swapped = f"({lat} BETWEEN {x0} AND {x1} AND {lon} BETWEEN {y0} AND {y1})"
+            rules.append(
+                f"CASE WHEN {lon} IS NOT NULL AND {lat} IS NOT NULL AND NOT {inside} THEN "
+                f"CASE WHEN {swapped} THEN {_reason('incident.lon', None, pair, 'coordinates_swapped')}"
+                f" ELSE {_reason('incident.lon', None, pair, 'coordinates_outside_country')} END END"
+            )
+    # area
+    area_field = "custody.area_code" if profile.record == "custody" else "incident.area_code"
+    if profile.area.method == "point":
+        pair = (f"concat_ws(' ', {q('r:incident.lon')}, {q('r:incident.lat')})" if has_pt
+                else "NULL")
+        rules.append(f"CASE WHEN {q('v:area')} IS NULL AND {lon} IS NOT NULL THEN "
+                     f"{_reason(area_field, None, pair, 'area_not_found')} END")
+        rules.append(f"CASE WHEN {lon} IS NULL OR {lat} IS NULL THEN "
+                     f"{_reason(area_field, None, 'NULL', 'required')} END")
+    else:
+        raw = f"NULLIF(trim({q(area_col)}), '')"
+        rules.append(f"CASE WHEN {raw} IS NULL THEN "
+                     f"{_reason(area_field, area_col, 'NULL', 'required')} END")
+        rules.append(f"CASE WHEN {raw} IS NOT NULL AND a.n IS NULL THEN "
+                     f"{_reason(area_field, area_col, raw, 'area_unknown')} END")
+        rules.append(f"CASE WHEN a.n > 1 THEN "
+                     f"{_reason(area_field, area_col, raw, 'area_ambiguous')} END")
+    code_field = "custody.national_code" if profile.record == "custody" else "offence.national_code"
+    if ctx.national_codes is not None and code_field in profile.fields:
+        codes = ", ".join(lit(c) for c in ctx.national_codes) or "NULL"
+        v = q("v:" + code_field)
+        rules.append(f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN ({codes}) THEN "
+                     f"{_reason(code_field, profile.fields[code_field].column, v, 'code_unmapped')}"
+                     " END")
+    if code_field in profile.fields:
+        v = q("v:" + code_field)
+        col = lit(profile.fields[code_field].column)
+        rules.append(f"CASE WHEN {q('c:reason')} IS NOT NULL AND {v} IS NOT NULL THEN "
+                     f"{{'field': {lit(code_field)}, 'column': {col}, 'value': "
+                     f"CAST({v} AS VARCHAR), 'rule': {q('c:reason')}}} END")
+    reasons = f"list_filter([{', '.join(rules)}], lambda x: x IS NOT NULL)"
+    return f"SELECT p.*, {area_join}, {reasons} AS reasons FROM parsed p {_area_from(profile)}"
+
+
+def _area_from(profile: SourceProfile) -> str:
+    if profile.area.method == "point":
+        return ""
+    raw = f"NULLIF(trim(p.{q(profile.area.column)}), '')"
+    pre = lit(profile.area.code_prefix)
+    lvl = f"WHERE level = {profile.area.level}" if profile.area.level else ""
+    if profile.area.method == "code":
+        return (f"LEFT JOIN (SELECT code AS a_code, count(*) OVER (PARTITION BY code) AS n "
+                f"FROM areas {lvl}) a ON a.a_code = {pre} || {raw}")
+    key = _folded(raw)
+    if profile.area.aliases:
+        cases = " ".join(f"WHEN {lit(fold(k))} THEN {lit(fold(v))}"
+                         for k, v in profile.area.aliases.items())
+        key = f"COALESCE(CASE {key} {cases} END, {key})"
+    return (f"LEFT JOIN (SELECT name_folded, min(code) AS a_code, count(*) AS n FROM areas "
+            f"{lvl} GROUP BY name_folded) a ON a.name_folded = {key}")
+
+
+def area_select(profile: SourceProfile) -> str:
+    """The expression giving the resolved area code in :func:`validate_sql`."""
+    if profile.area.method == "point":
+        return f"{q('v:area')} AS {q('__area')}"
+    return f"CASE WHEN a.n = 1 THEN a.a_code END AS {q('__area')}"
+
+
+def normalize_chunk(
+    con: duckdb.DuckDBPyConnection,
+    chunk: pa.Table,
+    profile: SourceProfile,
+    ctx: ChunkContext,
+    areas: AreaLookup | None,
+    parse: str,
+    validate: str,
+    classify: Callable[[pa.Table], pa.Table] | None = None,
+) -> pa.Table:
+    """Run steps 1-3 on one chunk; returns the chunk's columns plus ``v:``/``r:`` values,
+    ``area`` and ``reasons`` (list of structs, empty when the row is valid)."""
+    con.register("chunk", chunk)
+    parsed = con.sql(parse).to_arrow_table()
+    con.unregister("chunk")
+    parsed = locate_and_pseudonymize(parsed, profile, areas, ctx.secret)
+    if classify is not None:
+        parsed = classify(parsed)
+    if "c:reason" not in parsed.column_names:
+        parsed = parsed.append_column("c:reason", pa.nulls(parsed.num_rows, pa.string()))
+    con.register("parsed", parsed)
+    out = con.sql(validate).to_arrow_table()
+    con.unregister("parsed")
+    return out

@@ -1,0 +1,338 @@
+"""Ingestion with the store: what the CLI and the web upload page call.
+
+:func:`ingest_file` runs the whole pipeline for one delivered file: profile → (same file already
+loaded? say so, change nothing) → source, areas and crosswalk version made known to the store →
+:func:`talaia.ingest.pipeline.prepare` → rejected when nothing or too much is acceptable (nothing
+written) → :func:`talaia.store.batches.write_batch` (one transaction; a delivery for the same
+source and period supersedes the earlier batch, kept as a revision) → audit event → warehouse
+refresh (when the warehouse is available). The delivered file is archived under
+``<data_dir>/deliveries/`` so that quarantined rows can later be corrected and re-submitted
+(:func:`resubmit`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from sqlalchemy import Engine, text
+
+from talaia.errors import DataError, NotFoundError, UserInputError
+from talaia.ingest.areas import AreaLookup, read_area_geojson
+from talaia.ingest.pipeline import CrosswalkRef, PreparedBatch, Progress, file_sha256, prepare
+from talaia.ingest.profile import SourceProfile, load_profile
+from talaia.ingest.report import build_report
+from talaia.settings import get_settings
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one delivered file.
+
+    ``outcome``: ``loaded`` (a new batch), ``unchanged`` (the same file was already loaded:
+    nothing changed) or ``rejected`` (nothing written; see ``report``).
+    """
+
+    outcome: str
+    source: str
+    file_name: str
+    file_hash: str
+    batch_id: int | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+    rows_read: int
+    rows_accepted: int
+    rows_quarantined: int
+    rows_duplicate: int
+    near_duplicates: int
+    superseded_ids: tuple[int, ...] = ()
+    report: dict = field(default_factory=dict)
+
+
+def parse_period(text_: str | None) -> tuple[dt.date, dt.date] | None:
+    """``YYYY-MM`` (a month) or ``YYYY`` (a year) -> inclusive (first day, last day)."""
+    if not text_:
+        return None
+    try:
+        if len(text_) == 4:
+            y = int(text_)
+            return dt.date(y, 1, 1), dt.date(y, 12, 31)
+        y, m = (int(p) for p in text_.split("-"))
+        first = dt.date(y, m, 1)
+    except ValueError:
+        raise UserInputError(f"period {text_!r}: use YYYY-MM or YYYY / use AAAA-MM o AAAA") from None
+    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return first, nxt - dt.timedelta(days=1)
+
+
+def _resolve_profile(engine: Engine, source: str | None, profile: str | Path | SourceProfile | None):  # type: ignore[no-untyped-def]
+    if isinstance(profile, SourceProfile):
+        return profile, Path.cwd()
+    if profile is not None:
+        prof, folder = load_profile(profile)
+    else:
+        if source is None:
+            raise UserInputError("give --source or --profile / indique --source o --profile")
+        from talaia.ingest.profiles import find_profile
+
+        path = find_profile(source)
+        if path is None:
+            with engine.connect() as c:
+                row = c.execute(text("SELECT profile FROM source WHERE code = :s"),
+                                {"s": source}).first()
+            if row is None or not row[0]:
+                raise NotFoundError(f"source {source!r}: no profile / sin perfil; use --profile")
+            import yaml
+
+            from talaia.ingest.profile import SourceProfile as SP
+
+            return SP.model_validate(yaml.safe_load(row[0])), Path.cwd()
+        prof, folder = load_profile(path)
+    if source is not None and source != prof.source:
+        raise UserInputError(
+            f"profile is for source {prof.source!r}, not {source!r} / el perfil es de otra fuente"
+        )
+    return prof, folder
+
+
+def _ensure_source(engine: Engine, prof: SourceProfile) -> None:
+    with engine.begin() as c:
+        if c.execute(text("SELECT 1 FROM source WHERE code = :s"), {"s": prof.source}).first():
+            c.execute(text("UPDATE source SET profile = :p WHERE code = :s"),
+                      {"p": json.dumps(prof.model_dump(mode="json")), "s": prof.source})
+            return
+        info = prof.source_info
+        if info is None:
+            raise NotFoundError(
+                f"source {prof.source!r} is not registered and the profile has no source_info / "
+                "la fuente no está registrada"
+            )
+        if not c.execute(text("SELECT 1 FROM agency WHERE code = :a"),
+                         {"a": info.agency_code}).first():
+            c.execute(text("INSERT INTO agency(code, name, kind) VALUES (:a, :n, :k)"),
+                      {"a": info.agency_code, "n": info.agency_name, "k": info.kind})
+        c.execute(
+            text("INSERT INTO source(code, agency_code, kind, name, profile, crosswalk_code) "
+                 "VALUES (:s, :a, :k, :n, :p, :c)"),
+            {"s": prof.source, "a": info.agency_code, "k": info.kind, "n": info.name,
+             "p": json.dumps(prof.model_dump(mode="json")), "c": prof.source},
+        )
+
+
+def _areas(engine: Engine, prof: SourceProfile, folder: Path) -> AreaLookup:
+    spec = prof.area
+    if spec.file:
+        lookup, rows = read_area_geojson((folder / spec.file).resolve(), spec.code_property,
+                                         spec.name_property, spec.level, spec.code_prefix)
+        with engine.begin() as c:
+            have = {r[0] for r in c.execute(text("SELECT code FROM area"))}
+            new = [r for r in rows if r["code"] not in have]
+            if new:
+                c.execute(text("INSERT INTO area(code, name, level, parent_code, geometry) "
+                               "VALUES (:code, :name, :level, :parent_code, :geometry)"), new)
+        return lookup
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT code, name, level, geometry FROM area")).all()
+    return AreaLookup.from_rows([r[0] for r in rows], [r[1] for r in rows],
+                                [r[2] for r in rows], [r[3] for r in rows])
+
+
+def _crosswalk(engine: Engine, prof: SourceProfile, folder: Path, user: str | None) -> CrosswalkRef | None:
+    if not prof.crosswalk:
+        return None
+    from talaia.classification.validation import validate_file
+    from talaia.store.crosswalks import get_version, save_version
+
+    path = folder / prof.crosswalk
+    if path.suffix.lower() in (".csv", ".xlsx"):
+        rep = validate_file(path, code=prof.source)
+        if rep.crosswalk is None:
+            errs = "; ".join(str(i) for i in rep.issues if i.severity == "error")[:500]
+            raise DataError(f"{path}: crosswalk has errors / tabla con errores: {errs}")
+        version = save_version(engine, prof.source, rep.crosswalk.rows, path.name, rep.file_hash,
+                               loaded_by=user)
+        return CrosswalkRef(rep.crosswalk, version)
+    stored = get_version(engine, prof.crosswalk)
+    return CrosswalkRef(stored.crosswalk, stored.version)
+
+
+def _prior_keys(engine: Engine, prof: SourceProfile, period) -> pa.Table | None:  # type: ignore[no-untyped-def]
+    """md5 keys of the source's current records in other periods (natural key = external id)."""
+    if tuple(prof.natural_key) not in (("incident.external_id",), ("custody.external_id",)):
+        return None
+    table = prof.natural_key[0].split(".")[0]
+    sql = (f"SELECT r.external_id, r.batch_id FROM {table} r JOIN batch b ON b.id = r.batch_id "
+           "WHERE b.source_code = :s AND b.status NOT IN ('superseded', 'rejected')")
+    params: dict = {"s": prof.source}
+    if period is not None:
+        sql += " AND NOT (b.period_start = :a AND b.period_end = :b)"
+        params.update(a=period[0], b=period[1])
+    with engine.connect() as c:
+        rows = c.execute(text(sql), params).all()
+    if not rows:
+        return None
+    return pa.table({"e": pa.array([r[0] for r in rows], pa.string()),
+                     "batch_id": pa.array([r[1] for r in rows], pa.int64())})
+
+
+def _already(engine: Engine, source: str, fhash: str) -> int | None:
+    with engine.connect() as c:
+        r = c.execute(text("SELECT id FROM batch WHERE source_code = :s AND file_hash = :h AND "
+                           "status NOT IN ('superseded', 'rejected') ORDER BY id DESC"),
+                      {"s": source, "h": fhash}).first()
+    return int(r[0]) if r else None
+
+
+def _audit(engine: Engine, user: str | None, action: str, batch_id: int | None, detail: dict) -> None:
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO audit_event(at, username, action, object_type, object_id, "
+                       "detail) VALUES (:at, :u, :a, 'batch', :o, :d)"),
+                  {"at": dt.datetime.now().replace(microsecond=0), "u": user, "a": action,
+                   "o": None if batch_id is None else str(batch_id),
+                   "d": json.dumps(detail, default=str)})
+
+
+def ingest_file(
+    engine: Engine,
+    path: str | Path,
+    source: str | None = None,
+    profile: str | Path | SourceProfile | None = None,
+    user: str | None = None,
+    progress: Progress | None = None,
+    *,
+    period: str | tuple[dt.date, dt.date] | None = None,
+    now: dt.datetime | None = None,
+    patches: dict[int, dict[str, str | None]] | None = None,
+    file_hash: str | None = None,
+    refresh_warehouse: bool = True,
+) -> IngestResult:
+    """Ingest one delivered file (see the module docstring).
+
+    Raises
+    ------
+    UserInputError, NotFoundError, DataError
+        Naming file, row and field; nothing is written then.
+    """
+    path = Path(path)
+    prof, folder = _resolve_profile(engine, source, profile)
+    per = parse_period(period) if isinstance(period, str) or period is None else period
+    if per is None and prof.period_pattern:
+        import re
+
+        m = re.search(prof.period_pattern, path.name)
+        if m:
+            per = parse_period(f"{m['year']}-{m['month']}")
+    fhash = file_hash or file_sha256(path)
+    same = _already(engine, prof.source, fhash)
+    if same is not None:
+        return IngestResult("unchanged", prof.source, path.name, fhash, same, None, None,
+                            0, 0, 0, 0, 0, report={"message": f"already loaded as batch {same}"})
+    _ensure_source(engine, prof)
+    areas = _areas(engine, prof, folder)
+    cw = _crosswalk(engine, prof, folder, user)
+    secret = get_settings().resolved_secret_key()
+    prep = prepare(path, prof, areas=areas, crosswalk=cw, secret=secret, period=per,
+                   prior_keys=_prior_keys(engine, prof, per), now=now, patches=patches,
+                   progress=progress)
+    prep = PreparedBatch(**{**prep.__dict__, "file_hash": fhash})
+    report = build_report(prep, user)
+    share = prep.rows_quarantined / prep.rows_read if prep.rows_read else 1.0
+    if prep.rows_accepted == 0 or share > prof.max_quarantined_share or prep.period is None:
+        report["status"] = "rejected"
+        _audit(engine, user, "batch.rejected", None,
+               {"source": prof.source, "file": path.name, "file_hash": fhash,
+                "rows_read": prep.rows_read, "rows_quarantined": prep.rows_quarantined})
+        return _result("rejected", prep, None, (), report)
+    from talaia.store.batches import BatchPayload, write_batch
+
+    payload = BatchPayload(
+        source_code=prof.source, period_start=prep.period[0], period_end=prep.period[1],
+        tables=prep.tables, file_name=path.name, file_hash=fhash, quarantine=prep.quarantine,
+        rows_read=prep.rows_read, rows_accepted=prep.rows_accepted,
+        rows_quarantined=prep.rows_quarantined, rows_duplicate=prep.rows_duplicate,
+        loaded_by=user, received_at=dt.datetime.now().replace(microsecond=0),
+        report=json.dumps(report, default=str, ensure_ascii=False),
+    )
+    res = write_batch(engine, payload)
+    if res.outcome == "unchanged":
+        return _result("unchanged", prep, res.batch_id, (), report)
+    _archive(path, fhash)
+    _audit(engine, user, "batch.loaded", res.batch_id,
+           {"source": prof.source, "file": path.name, "file_hash": fhash,
+            "period": [str(prep.period[0]), str(prep.period[1])],
+            "supersedes": list(res.superseded_ids), "rows_accepted": prep.rows_accepted,
+            "profile_version": prof.profile_version, "profile_hash": prof.profile_hash})
+    for old in res.superseded_ids:
+        _audit(engine, user, "batch.superseded", old, {"by": res.batch_id})
+    if refresh_warehouse:
+        _refresh(engine, res.batch_id)
+    return _result("loaded", prep, res.batch_id, tuple(res.superseded_ids), report)
+
+
+def _result(outcome, prep: PreparedBatch, batch_id, superseded, report) -> IngestResult:  # type: ignore[no-untyped-def]
+    a, b = prep.period or (None, None)
+    return IngestResult(outcome, prep.source, prep.file_name, prep.file_hash, batch_id, a, b,
+                        prep.rows_read, prep.rows_accepted, prep.rows_quarantined,
+                        prep.rows_duplicate, prep.near_duplicates.num_rows, superseded, report)
+
+
+def _archive(path: Path, fhash: str) -> None:
+    dest = get_settings().data_dir / "deliveries"
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / f"{fhash}{path.suffix.lower()}"
+    if not target.exists():
+        shutil.copyfile(path, target)
+
+
+def _refresh(engine: Engine, batch_id: int) -> None:
+    try:
+        from talaia.warehouse import refresh  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    fn = getattr(refresh, "refresh", refresh)
+    if callable(fn):
+        try:
+            fn(engine)
+        except TypeError:
+            pass
+
+
+def resubmit(
+    engine: Engine,
+    batch_id: int,
+    patches: dict[int, dict[str, str | None]],
+    user: str | None = None,
+    profile: str | Path | None = None,
+) -> IngestResult:
+    """Re-submit a batch's delivered file with corrections of quarantined rows.
+
+    The archived original plus the corrections are ingested again as a revision for the same
+    source and period (the earlier batch is superseded, kept, and audited).
+    """
+    with engine.connect() as c:
+        b = c.execute(text("SELECT source_code, file_name, file_hash, period_start, period_end "
+                           "FROM batch WHERE id = :i"), {"i": batch_id}).first()
+    if b is None:
+        raise NotFoundError(f"batch {batch_id} not found / lote no encontrado")
+    src = get_settings().data_dir / "deliveries"
+    orig = next(iter(src.glob(f"{b[2]}.*")), None) if src.exists() else None
+    if orig is None:
+        raise NotFoundError(f"batch {batch_id}: the delivered file is not archived / "
+                            "el archivo entregado no está archivado")
+    ps, pe = b[3], b[4]
+    ps = ps if isinstance(ps, dt.date) else dt.date.fromisoformat(str(ps))
+    pe = pe if isinstance(pe, dt.date) else dt.date.fromisoformat(str(pe))
+    import hashlib
+
+    h = hashlib.sha256((b[2] + json.dumps(patches, sort_keys=True)).encode()).hexdigest()
+    named = Path(get_settings().data_dir / "deliveries" / f"fix-{h[:12]}-{b[1]}")
+    shutil.copyfile(orig, named)
+    try:
+        return ingest_file(engine, named, b[0], profile, user, period=(ps, pe), patches=patches,
+                           file_hash=h)
+    finally:
+        named.unlink(missing_ok=True)

@@ -1,0 +1,190 @@
+"""Connections to the store and its schema migrations.
+
+The store is SQLAlchemy 2 on SQLite (one file in the data folder, WAL mode, foreign keys
+enforced) or PostgreSQL. Its schema is managed by Alembic migrations shipped inside the package
+(``talaia/store/migrations``) and run programmatically: users need no ``alembic.ini``.
+
+Bulk reads and writes go through Arrow: :func:`bulk_connect` opens an ADBC connection on
+PostgreSQL (``COPY``), the standard ``sqlite3`` driver on SQLite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: Milliseconds an SQLite connection waits for another writer before failing.
+SQLITE_BUSY_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """Open the store.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL; ``None`` reads ``talaia.settings.get_settings().resolved_database_url()``
+        (``TALAIA_DATABASE_URL``, default an SQLite file in the data folder).
+
+    Returns
+    -------
+    Engine
+        On SQLite the data folder is created and every connection is put in WAL mode with
+        foreign keys on and a busy timeout.
+    """
+    if url is None:
+        from talaia.settings import get_settings
+
+        url = get_settings().resolved_database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    url = engine.url.render_as_string(hide_password=False)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the store's schema to ``revision`` (Alembic, default ``head``)."""
+    from alembic import command
+
+    cfg = _alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The store's current Alembic revision (``None`` on an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version of Talaia."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())
+
+
+class SqliteArrowCursor:
+    """A ``sqlite3`` cursor with ADBC's ``fetch_arrow_table`` (types inferred from values)."""
+
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        self._cur.execute(sql, params or ())
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        self._cur.executemany(sql, rows)
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cur.fetchall())
+
+    def fetch_arrow_table(self) -> Any:
+        import pyarrow as pa
+
+        names = [d[0] for d in self._cur.description or ()]
+        rows = self._cur.fetchall()
+        if not rows:
+            return pa.table({n: pa.nulls(0) for n in names})
+        return pa.table(
+            {n: pa.array(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}
+        )
+
+    def close(self) -> None:
+        self._cur.close()
+
+
+class SqliteArrowConnection:
+    """A ``sqlite3`` connection (autocommit; the caller sends BEGIN/COMMIT) with Arrow cursors."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def cursor(self) -> SqliteArrowCursor:
+        return SqliteArrowCursor(self._conn.cursor())
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def bulk_connect(engine: Engine) -> Any:
+    """Open a DB-API connection for bulk Arrow reads and writes, in autocommit mode.
+
+    PostgreSQL: an ADBC connection (``adbc_ingest`` = ``COPY``; ``fetch_arrow_table``).
+    SQLite: the standard library's ``sqlite3`` (the same SQLite library as SQLAlchemy's
+    engine) wrapped in :class:`SqliteArrowConnection`, with the engine's pragmas. Not the ADBC
+    SQLite driver: a second copy of the SQLite library in one process breaks SQLite's POSIX
+    locking (a closing ADBC connection believes it is the last one, checkpoints and drops the
+    WAL under the other library's connections, which then read stale pages; seen in this
+    package's tests). Transactions are the caller's: ``BEGIN IMMEDIATE`` / ``COMMIT`` on
+    SQLite, ``BEGIN`` / ``COMMIT`` on PostgreSQL.
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(url.database or ":memory:", isolation_level=None)
+        _sqlite_pragmas(conn, None)
+        return SqliteArrowConnection(conn)
+    import adbc_driver_postgresql.dbapi as pg_dbapi
+
+    uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return pg_dbapi.connect(uri, autocommit=True)
+
+
+#: Former name of :func:`bulk_connect` (kept: other modules call it).
+adbc_connect = bulk_connect
+
+
+def read_arrow(engine: Engine, sql: str) -> Any:
+    """Run one SELECT and return its result as a ``pyarrow.Table`` (see :func:`bulk_connect`)."""
+    conn = bulk_connect(engine)
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        table = cur.fetch_arrow_table()
+        cur.close()
+        return table
+    finally:
+        conn.close()

@@ -1,0 +1,95 @@
+"""Home page and area pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from talaia.web.maps import MapArea, svg_choropleth
+from talaia.web.pages.render import render
+from talaia.web.portal import PortalDep, PrincipalDep, TranslatorDep
+from talaia.web.services import areas as area_service
+from talaia.web.services import indicators as ind
+
+router = APIRouter()
+
+
+@router.get("/")
+def home(
+    request: Request, portal: PortalDep, principal: PrincipalDep, t: TranslatorDep
+) -> Response:
+    level2, _ = area_service.list_areas(portal.engine, level=2, with_geometry=True)
+    shown = level2 or area_service.list_areas(portal.engine, level=1, with_geometry=True)[0]
+    headline = ind.headline(portal, principal, t.lang)
+    values = headline.map_values if headline else {}
+    map_svg = (
+        svg_choropleth(
+            [MapArea(a.code, a.name, a.geometry) for a in shown],
+            values,
+            t,
+            title=t.gettext("Homicide rate per 100,000 by area"),
+        )
+        if shown
+        else None
+    )
+    return render(
+        request,
+        portal,
+        principal,
+        t,
+        "home.html",
+        active="home",
+        title=t.gettext("Home"),
+        map_svg=map_svg,
+        headline=headline,
+        engine_missing=ind.engine_missing(),
+    )
+
+
+@router.get("/areas")
+def areas_index(
+    request: Request, portal: PortalDep, principal: PrincipalDep, t: TranslatorDep
+) -> Response:
+    items, _ = area_service.list_areas(portal.engine)
+    children: dict[str | None, list] = {}
+    for a in items:
+        children.setdefault(a.parent_code, []).append(a)
+    return render(
+        request,
+        portal,
+        principal,
+        t,
+        "areas.html",
+        active="areas",
+        title=t.gettext("Areas"),
+        children=children,
+    )
+
+
+@router.get("/areas/{code}")
+def area_profile(
+    code: str, request: Request, portal: PortalDep, principal: PrincipalDep, t: TranslatorDep
+) -> Response:
+    area = area_service.get_area(portal.engine, code, with_geometry=True)
+    parents = area_service.ancestors(portal.engine, code)
+    kids, _ = area_service.list_areas(portal.engine, parent_code=code, with_geometry=True)
+    shapes = kids or [area]
+    map_svg = svg_choropleth(
+        [MapArea(a.code, a.name, a.geometry) for a in shapes], {}, t, title=area.name
+    )
+    profile = ind.area_profile(portal, principal, t.lang, area, parents)
+    return render(
+        request,
+        portal,
+        principal,
+        t,
+        "area.html",
+        active="areas",
+        title=area.name,
+        area=area,
+        parents=parents,
+        kids=kids,
+        map_svg=map_svg,
+        profile=profile,
+        engine_missing=ind.engine_missing(),
+    )

@@ -1,0 +1,189 @@
+"""The portal's per-application state and the Annotated dependencies routes use."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from talaia.settings import Settings
+from talaia.web.config import WebSettings
+from talaia.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate, translator
+from talaia.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    LoginRateLimiter,
+    SessionSigner,
+)
+from talaia.web.services import users
+from talaia.web.services.common import ANONYMOUS, ROLE_DESCRIPTIONS, ROLE_NAMES, Principal
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class Portal:
+    """Everything a request handler needs from the application."""
+
+    settings: Settings
+    web: WebSettings
+    engine: Engine
+    signer: SessionSigner
+    limiter: LoginRateLimiter
+    templates: Jinja2Templates
+    revoked: dict[str, float] = field(default_factory=dict)
+
+    def revoke(self, session_id: str) -> None:
+        """Forget a session at logout (kept until it would have expired anyway)."""
+        now = time.time()
+        for sid, until in list(self.revoked.items()):
+            if until < now:
+                self.revoked.pop(sid, None)
+        self.revoked[session_id] = now + self.web.session_max_age_s
+
+
+def make_templates() -> Jinja2Templates:
+    folder = resources.files("talaia.web").joinpath("templates")
+    templates = Jinja2Templates(directory=str(folder))
+    templates.env.autoescape = True
+    templates.env.filters["pager_query"] = _pager_query
+    return templates
+
+
+def _pager_query(params: object, offset: int) -> str:
+    from urllib.parse import urlencode
+
+    items = [(k, v) for k, v in params.multi_items() if k != "offset"]  # type: ignore[attr-defined]
+    return urlencode([*items, ("offset", str(max(offset, 0)))])
+
+
+def get_portal(request: Request) -> Portal:
+    return request.app.state.portal
+
+
+PortalDep = Annotated[Portal, Depends(get_portal)]
+
+
+def get_principal(request: Request, portal: PortalDep) -> Principal:
+    """The bearer token's API client, else the session's user, else the anonymous public."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = ANONYMOUS
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        user = users.resolve_token(portal.engine, auth[7:])
+        if user is not None and user.active:
+            principal = user.principal("token")
+        request.state.bearer = True
+    else:
+        session = portal.signer.read(request.cookies.get(SESSION_COOKIE))
+        if session is not None and session.session_id not in portal.revoked:
+            user = users.get_user(portal.engine, session.user_id)
+            if user is not None and user.active and not user.is_api_client:
+                principal = user.principal("session")
+                request.state.session_id = session.session_id
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_lang(request: Request, portal: PortalDep) -> str:
+    """The language: ``?lang=``, else the language cookie, else Accept-Language, else default."""
+    q = request.query_params.get("lang")
+    if q in LANGUAGES:
+        return q
+    c = request.cookies.get(LANG_COOKIE)
+    if c in LANGUAGES:
+        return c
+    return negotiate(request.headers.get("accept-language"), portal.web.default_language)
+
+
+LangDep = Annotated[str, Depends(get_lang)]
+
+
+def get_translator(lang: LangDep) -> Translator:
+    return translator(lang)
+
+
+TranslatorDep = Annotated[Translator, Depends(get_translator)]
+
+
+class CsrfError(Exception):
+    """An unsafe request without a valid CSRF token."""
+
+
+async def csrf_protect(request: Request, portal: PortalDep) -> None:
+    """Refuse unsafe requests from browsers without the CSRF token (form field or header).
+
+    Requests authenticated with a bearer token carry no ambient credentials and are exempt.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    if request.headers.get("authorization", "")[:7].lower() == "bearer ":
+        return
+    token = request.headers.get(CSRF_HEADER)
+    if token is None:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            token = value if isinstance(value, str) else None
+    if not portal.signer.csrf_valid(request.scope.get("talaia_csrf_cookie"), token):
+        raise CsrfError()
+
+
+def csrf_token_for(request: Request, portal: Portal) -> str:
+    seed = portal.signer.csrf_seed(request.scope.get("talaia_csrf_cookie"))
+    return portal.signer.csrf_token(seed) if seed else ""
+
+
+NAV = (
+    ("/", "Home", "home", None),
+    ("/indicators", "Indicators", "indicators", None),
+    ("/areas", "Areas", "areas", None),
+    ("/classification", "Classification", "classification", None),
+    ("/data", "Data", "data", "data"),
+    ("/admin", "Administration", "admin", "admin"),
+)
+
+
+def page_context(
+    request: Request,
+    portal: Portal,
+    principal: Principal,
+    t: Translator,
+    active: str,
+    title: str,
+    **extra: object,
+) -> dict[str, object]:
+    nav = []
+    for href, label, key, need in NAV:
+        if need == "data" and not principal.can_read_data():
+            continue
+        if need == "admin" and not principal.is_admin:
+            continue
+        nav.append((href, label, key))
+    return {
+        "request": request,
+        "t": t,
+        "_": t.gettext,
+        "user": principal,
+        "csrf_token": csrf_token_for(request, portal),
+        "nav": nav,
+        "active": active,
+        "title": title,
+        "languages": [(c, LANGUAGE_NAMES[c]) for c in LANGUAGES],
+        "role_names": ROLE_NAMES,
+        "role_descriptions": ROLE_DESCRIPTIONS,
+        **extra,
+    }

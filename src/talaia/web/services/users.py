@@ -1,0 +1,364 @@
+"""Accounts: people who log in, API clients with tokens, roles and agencies, their audit trail.
+
+API tokens: the store has no token table (contracts §4 lists none), so a machine client is an
+``app_user`` whose username starts with ``api:`` and whose ``password_hash`` is the Argon2id hash
+of its token. The token reads ``tla_<user id>_<secret>``; it is shown once and never stored in
+clear. Such accounts cannot log in through the login form, and deactivating one revokes its token.
+Verified tokens are remembered in process memory (keyed by their SHA-256) for a minute so that API
+calls do not pay an Argon2 verification each time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from talaia.errors import NotFoundError, UserInputError
+from talaia.store.models import Agency, AppUser, AuditEvent, Role
+from talaia.web.security import hash_password, token_digest, verify_password
+from talaia.web.services.common import ROLES, Page, Principal, audit, now
+
+API_PREFIX = "api:"
+_USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,100}$")
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """An account as the portal shows it (never the password hash)."""
+
+    id: int
+    username: str
+    full_name: str | None
+    role: str
+    agency_code: str | None
+    active: bool
+    created_at: dt.datetime | None
+
+    @property
+    def is_api_client(self) -> bool:
+        return self.username.startswith(API_PREFIX)
+
+    def principal(self, via: str) -> Principal:
+        return Principal(self.id, self.username, self.full_name, self.role, self.agency_code, via)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleInfo:
+    code: str
+    name_en: str
+    name_es: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyInfo:
+    code: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditInfo:
+    id: int
+    at: dt.datetime
+    username: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    detail: str | None
+
+
+_COLS = (
+    AppUser.id,
+    AppUser.username,
+    AppUser.full_name,
+    AppUser.role_code,
+    AppUser.agency_code,
+    AppUser.active,
+    AppUser.created_at,
+)
+
+
+def _info(row) -> UserInfo:
+    return UserInfo(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
+
+
+def get_user(engine: Engine, user_id: int) -> UserInfo | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(*_COLS).where(AppUser.id == user_id)).first()
+    return _info(row) if row else None
+
+
+def authenticate(engine: Engine, username: str, password: str) -> UserInfo | None:
+    """The active human account matching ``username`` and ``password``, else None."""
+    username = username.strip()
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(*_COLS, AppUser.password_hash).where(AppUser.username == username)
+        ).first()
+    if row is None or username.startswith(API_PREFIX):
+        verify_password(None, password)  # same cost as a real check
+        return None
+    if not verify_password(row[7], password) or not row[5]:
+        return None
+    return _info(row)
+
+
+def list_users(engine: Engine) -> list[UserInfo]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(*_COLS).order_by(AppUser.username)).all()
+    return [_info(r) for r in rows]
+
+
+def list_roles(engine: Engine) -> list[RoleInfo]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Role.code, Role.name_en, Role.name_es)).all()
+    order = {c: i for i, c in enumerate(ROLES)}
+    return sorted((RoleInfo(*r) for r in rows), key=lambda r: order.get(r.code, 99))
+
+
+def list_agencies(engine: Engine) -> list[AgencyInfo]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Agency.code, Agency.name, Agency.kind).order_by(Agency.code))
+        return [AgencyInfo(*r) for r in rows]
+
+
+def _check_new(engine: Engine, username: str, role: str, agency_code: str | None) -> None:
+    bare = username.removeprefix(API_PREFIX)
+    if not _USERNAME.match(bare):
+        raise UserInputError(
+            f"username {username!r}: use 2-100 letters, digits and . _ @ - (no spaces)"
+        )
+    if role not in ROLES:
+        raise UserInputError(f"role {role!r}: must be one of {', '.join(ROLES)}")
+    if role == "steward" and not agency_code:
+        raise UserInputError("a data steward needs an agency (agency_code)")
+    with engine.connect() as conn:
+        if conn.execute(select(AppUser.id).where(AppUser.username == username)).first():
+            raise UserInputError(f"username {username!r} is already taken")
+        if (
+            agency_code
+            and not conn.execute(select(Agency.code).where(Agency.code == agency_code)).first()
+        ):
+            raise NotFoundError(f"agency {agency_code!r} does not exist")
+
+
+def create_user(
+    engine: Engine,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    agency_code: str | None = None,
+    full_name: str | None = None,
+    actor: str | None = None,
+) -> UserInfo:
+    """Create a person's account (Argon2id password hash); recorded in the audit log."""
+    username = username.strip()
+    agency_code = agency_code or None
+    _check_new(engine, username, role, agency_code)
+    if len(password) < MIN_PASSWORD:
+        raise UserInputError(f"password: at least {MIN_PASSWORD} characters")
+    with engine.begin() as conn:
+        uid = conn.execute(
+            insert(AppUser)
+            .values(
+                username=username,
+                full_name=full_name or None,
+                password_hash=hash_password(password),
+                role_code=role,
+                agency_code=agency_code,
+                active=True,
+                created_at=now(),
+            )
+            .returning(AppUser.id)
+        ).scalar_one()
+        audit(
+            conn,
+            actor,
+            "user.create",
+            "app_user",
+            uid,
+            {"username": username, "role": role, "agency_code": agency_code},
+        )
+    user = get_user(engine, uid)
+    assert user is not None
+    return user
+
+
+def update_user(
+    engine: Engine,
+    user_id: int,
+    *,
+    actor: str,
+    role: str | None = None,
+    agency_code: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> UserInfo:
+    """Change an account's role, agency, active flag or password; recorded in the audit log."""
+    user = get_user(engine, user_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id} does not exist")
+    values: dict[str, object] = {}
+    if role is not None:
+        if role not in ROLES:
+            raise UserInputError(f"role {role!r}: must be one of {', '.join(ROLES)}")
+        values["role_code"] = role
+    if agency_code is not None:
+        values["agency_code"] = agency_code or None
+    new_role = values.get("role_code", user.role)
+    new_agency = values.get("agency_code", user.agency_code)
+    if new_role == "steward" and not new_agency:
+        raise UserInputError("a data steward needs an agency (agency_code)")
+    if active is not None:
+        values["active"] = active
+    if password is not None:
+        if len(password) < MIN_PASSWORD:
+            raise UserInputError(f"password: at least {MIN_PASSWORD} characters")
+        values["password_hash"] = hash_password(password)
+    if not values:
+        return user
+    with engine.begin() as conn:
+        conn.execute(update(AppUser).where(AppUser.id == user_id).values(**values))
+        detail = {k: v for k, v in values.items() if k != "password_hash"}
+        if "password_hash" in values:
+            detail["password"] = "changed"
+        audit(conn, actor, "user.update", "app_user", user_id, detail)
+    out = get_user(engine, user_id)
+    assert out is not None
+    _token_cache.clear()
+    return out
+
+
+def create_api_client(
+    engine: Engine, name: str, role: str, *, agency_code: str | None = None, actor: str | None
+) -> tuple[str, UserInfo]:
+    """A machine client with its own role; returns ``(token, account)``. Show the token once."""
+    username = API_PREFIX + name.strip()
+    _check_new(engine, username, role, agency_code or None)
+    secret = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        uid = conn.execute(
+            insert(AppUser)
+            .values(
+                username=username,
+                full_name=f"API client {name}",
+                password_hash=hash_password(secret),
+                role_code=role,
+                agency_code=agency_code or None,
+                active=True,
+                created_at=now(),
+            )
+            .returning(AppUser.id)
+        ).scalar_one()
+        audit(conn, actor, "token.create", "app_user", uid, {"username": username, "role": role})
+    user = get_user(engine, uid)
+    assert user is not None
+    return f"tla_{uid}_{secret}", user
+
+
+class _TokenCache:
+    def __init__(self, ttl_s: float = 60.0) -> None:
+        self._ttl = ttl_s
+        self._items: dict[str, tuple[float, UserInfo]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> UserInfo | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit and time.monotonic() - hit[0] < self._ttl:
+                return hit[1]
+            self._items.pop(key, None)
+            return None
+
+    def put(self, key: str, user: UserInfo) -> None:
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[key] = (time.monotonic(), user)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_token_cache = _TokenCache()
+
+
+def resolve_token(engine: Engine, token: str) -> UserInfo | None:
+    """The active API client a bearer token belongs to, else None."""
+    m = re.fullmatch(r"tla_(\d+)_([A-Za-z0-9_-]{20,})", token.strip())
+    if not m:
+        return None
+    key = token_digest(token.strip())
+    cached = _token_cache.get(key)
+    if cached is not None:
+        return cached
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(*_COLS, AppUser.password_hash).where(AppUser.id == int(m.group(1)))
+        ).first()
+    if row is None or not row[1].startswith(API_PREFIX) or not row[5]:
+        return None
+    if not verify_password(row[7], m.group(2)):
+        return None
+    user = _info(row)
+    _token_cache.put(key, user)
+    return user
+
+
+def create_agency(engine: Engine, code: str, name: str, kind: str, *, actor: str) -> AgencyInfo:
+    code = code.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
+        raise UserInputError(f"agency code {code!r}: 1-32 letters, digits, _ or -")
+    with engine.begin() as conn:
+        if conn.execute(select(Agency.code).where(Agency.code == code)).first():
+            raise UserInputError(f"agency {code!r} already exists")
+        conn.execute(insert(Agency).values(code=code, name=name.strip(), kind=kind))
+        audit(conn, actor, "agency.create", "agency", code, {"name": name, "kind": kind})
+    return AgencyInfo(code, name.strip(), kind)
+
+
+def list_audit(engine: Engine, offset: int = 0, limit: int = 50) -> Page[AuditInfo]:
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        rows = conn.execute(
+            select(
+                AuditEvent.id,
+                AuditEvent.at,
+                AuditEvent.username,
+                AuditEvent.action,
+                AuditEvent.object_type,
+                AuditEvent.object_id,
+                AuditEvent.detail,
+            )
+            .order_by(AuditEvent.id.desc())
+            .offset(offset)
+            .limit(limit)
+        ).all()
+    return Page([AuditInfo(*r) for r in rows], int(total), offset, limit)
+
+
+def record_login(engine: Engine, username: str, ok: bool, ip: str) -> None:
+    """Log a login attempt (security event) in the audit log."""
+    with engine.begin() as conn:
+        audit(conn, username, "login" if ok else "login.failed", "app_user", None, {"ip": ip})
+
+
+def record(
+    engine: Engine,
+    principal: Principal,
+    action: str,
+    object_type: str,
+    object_id: object,
+    detail: dict | None = None,
+) -> None:
+    with engine.begin() as conn:
+        audit(conn, principal.username, action, object_type, object_id, detail)
