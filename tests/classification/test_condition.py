@@ -97,8 +97,12 @@ def test_mask_and_sql_agree_with_scalar_truth(text):
     table = _random_table(500)
     rows = table.to_pylist()
     truth = [
-        cond.matches({k: (None if v is None else (str(v).lower() if isinstance(v, bool) else v))
-                      for k, v in r.items()})
+        cond.matches(
+            {
+                k: (None if v is None else (str(v).lower() if isinstance(v, bool) else v))
+                for k, v in r.items()
+            }
+        )
         for r in rows
     ]
     assert cond.mask(table).to_pylist() == truth
@@ -110,12 +114,17 @@ def test_mask_and_sql_agree_with_scalar_truth(text):
 
 def test_sets():
     assert parse_sets("situational_context=intimate_partner_family; motive=gender_based") == (
-        ("situational_context", "intimate_partner_family"), ("motive", "gender_based"))
+        ("situational_context", "intimate_partner_family"),
+        ("motive", "gender_based"),
+    )
     assert parse_sets("incident.weapon = firearm") == (("weapon", "firearm"),)
     assert parse_sets("") == ()
-    for bad, kind in [("sex=female", "unknown_field"), ("weapon=bazooka", "unknown_token"),
-                      ("weapon", "condition_syntax"), ("weapon=firearm;weapon=other",
-                                                       "condition_syntax")]:
+    for bad, kind in [
+        ("sex=female", "unknown_field"),
+        ("weapon=bazooka", "unknown_token"),
+        ("weapon", "condition_syntax"),
+        ("weapon=firearm;weapon=other", "condition_syntax"),
+    ]:
         with pytest.raises(ConditionError) as exc:
             parse_sets(bad)
         assert exc.value.kind == kind
@@ -134,8 +143,26 @@ def test_fuzz_parser_never_crashes(text):
 
 
 _TOKENS = st.sampled_from(
-    ["victim.outcome", "incident.weapon", "=", "!=", "in", "(", ")", ",", "and", "is", "not",
-     "null", "killed", "firearm", "other", "x.y", "'", "  "]
+    [
+        "victim.outcome",
+        "incident.weapon",
+        "=",
+        "!=",
+        "in",
+        "(",
+        ")",
+        ",",
+        "and",
+        "is",
+        "not",
+        "null",
+        "killed",
+        "firearm",
+        "other",
+        "x.y",
+        "'",
+        "  ",
+    ]
 )
 
 

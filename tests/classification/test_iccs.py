@@ -34,7 +34,11 @@ def test_package_copy_equals_reference():
     for code, r in ref.items():
         c = iccs.lookup(code)
         assert (c.level, c.parent or "", c.label_en, c.label_es) == (
-            int(r["level"]), r["parent"], r["label_en"].strip(), r["label_es"].strip())
+            int(r["level"]),
+            r["parent"],
+            r["label_en"].strip(),
+            r["label_es"].strip(),
+        )
 
 
 def test_lookup_parent_ancestors_descendants():
@@ -44,7 +48,14 @@ def test_lookup_parent_ancestors_descendants():
     assert iccs.parent("02") is None
     assert [a.code for a in iccs.ancestors("020111")] == ["02", "0201", "02011"]
     assert [d.code for d in iccs.descendants("0201")] == [
-        "02011", "020111", "020112", "02012", "020121", "020122", "02019"]
+        "02011",
+        "020111",
+        "020112",
+        "02012",
+        "020121",
+        "020122",
+        "02019",
+    ]
     assert iccs.level("0101") == 2
     with pytest.raises(NotFoundError):
         iccs.lookup("9999")
@@ -69,7 +80,7 @@ def test_search_is_accent_and_case_insensitive():
 
 def test_vectorized_path_equals_scalar_path_for_every_code():
     iccs = load_iccs()
-    codes = list(iccs.codes()) + ["9999", None, "01x", ""]
+    codes = [*iccs.codes(), "9999", None, "01x", ""]
     l1, l2, l3, l4 = iccs.path_arrays(pa.chunked_array([codes[:100], codes[100:]]))
     got = list(zip(l1.to_pylist(), l2.to_pylist(), l3.to_pylist(), l4.to_pylist(), strict=True))
     want = [iccs.path(c) if c is not None and iccs.is_code(c) else (None,) * 4 for c in codes]

@@ -35,11 +35,16 @@ def _raw_cached(path: str) -> tuple[tuple[str, ...], tuple[tuple, ...]]:
     if p.suffix == ".csv":
         latin = "partes_" in p.name
         t = pacsv.read_csv(
-            p, read_options=pacsv.ReadOptions(encoding="latin1" if latin else "utf8"),
+            p,
+            read_options=pacsv.ReadOptions(encoding="latin1" if latin else "utf8"),
             parse_options=pacsv.ParseOptions(delimiter=";" if latin else ","),
-            convert_options=pacsv.ConvertOptions(column_types={}, strings_can_be_null=True,
-                                                 auto_dict_encode=False,
-                                                 include_columns=None))
+            convert_options=pacsv.ConvertOptions(
+                column_types={},
+                strings_can_be_null=True,
+                auto_dict_encode=False,
+                include_columns=None,
+            ),
+        )
         t = t.cast(pa.schema([pa.field(n, pa.string()) for n in t.column_names]))
         cols = tuple(t.column_names)
         return cols, tuple(zip(*[t.column(c).to_pylist() for c in cols], strict=True))
@@ -51,7 +56,8 @@ def _raw_cached(path: str) -> tuple[tuple[str, ...], tuple[tuple, ...]]:
 
     wb = load_workbook(p, read_only=True)
     rows = list(wb["Defunciones"].iter_rows(values_only=True))
-    return tuple(rows[0]), tuple(rows[1:])
+    n = len(rows[0])
+    return tuple(rows[0]), tuple(tuple(r) + (None,) * (n - len(r)) for r in rows[1:])
 
 
 def raw_rows(path: Path) -> list[dict]:

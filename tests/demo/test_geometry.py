@@ -94,6 +94,10 @@ def test_population_consistent_and_pyramid(out, areas):
 def test_event_points_fall_in_their_municipality(out, areas):
     inc = pq.read_table(out / "canonical" / "policia_nacional" / "2022-03" / "incident.parquet")
     codes = sorted(c for c, r in areas.items() if r["level"] == 3)
-    got = assign_points(inc.column("lon").to_numpy(), inc.column("lat").to_numpy(), codes,
-                        [areas[c]["geom"] for c in codes])
+    got = assign_points(
+        inc.column("lon").to_numpy(),
+        inc.column("lat").to_numpy(),
+        codes,
+        [areas[c]["geom"] for c in codes],
+    )
     assert list(got) == inc.column("area_code").to_pylist()

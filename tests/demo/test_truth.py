@@ -7,12 +7,24 @@ import pytest
 
 from .readers import EVENT_SOURCES, canonical, defects, raw_rows, row_offset
 
-RAW_ID = {"policia_nacional": "numero_denuncia", "policia_metropolitana": "NRO_PARTE",
-          "medicina_legal": "Protocolo", "penitenciario": "id_ingreso"}
-RAW_CODE = {"policia_nacional": "codigo_delito", "policia_metropolitana": "ARTICULO",
-            "medicina_legal": "Manera de muerte", "penitenciario": "delito_codigo"}
-RAW_AREA = {"policia_nacional": "codigo_municipio", "policia_metropolitana": "DISTRITO",
-            "medicina_legal": "Código municipio", "penitenciario": "codigo_municipio"}
+RAW_ID = {
+    "policia_nacional": "numero_denuncia",
+    "policia_metropolitana": "NRO_PARTE",
+    "medicina_legal": "Protocolo",
+    "penitenciario": "id_ingreso",
+}
+RAW_CODE = {
+    "policia_nacional": "codigo_delito",
+    "policia_metropolitana": "ARTICULO",
+    "medicina_legal": "Manera de muerte",
+    "penitenciario": "delito_codigo",
+}
+RAW_AREA = {
+    "policia_nacional": "codigo_municipio",
+    "policia_metropolitana": "DISTRITO",
+    "medicina_legal": "Código municipio",
+    "penitenciario": "codigo_municipio",
+}
 
 
 def _truth(out, name):
@@ -24,39 +36,67 @@ def test_offence_and_victim_truth_equals_canonical(out, source):
     inc = canonical(out, source, "incident")
     off = canonical(out, source, "offence")
     vic = canonical(out, source, "victim")
-    area = dict(zip(inc.column("external_id").to_pylist(), inc.column("area_code").to_pylist(),
-                    strict=True))
-    iccs = dict(zip(off.column("incident_ref").to_pylist(), off.column("iccs_code").to_pylist(),
-                    strict=True))
-    got = Counter((area[r], m, iccs[r]) for r, m in zip(
-        off.column("incident_ref").to_pylist(), off.column("month").to_pylist(), strict=True))
-    exp = {(t["area_code"], t["month"], t["iccs_code"]): t["count"]
-           for t in _truth(out, "offences") if t["source_code"] == source}
+    area = dict(
+        zip(inc.column("external_id").to_pylist(), inc.column("area_code").to_pylist(), strict=True)
+    )
+    iccs = dict(
+        zip(
+            off.column("incident_ref").to_pylist(), off.column("iccs_code").to_pylist(), strict=True
+        )
+    )
+    got = Counter(
+        (area[r], m, iccs[r])
+        for r, m in zip(
+            off.column("incident_ref").to_pylist(), off.column("month").to_pylist(), strict=True
+        )
+    )
+    exp = {
+        (t["area_code"], t["month"], t["iccs_code"]): t["count"]
+        for t in _truth(out, "offences")
+        if t["source_code"] == source
+    }
     assert dict(got) == exp
-    got_v = Counter((area[r], m, iccs[r], s) for r, m, s in zip(
-        vic.column("incident_ref").to_pylist(), vic.column("month").to_pylist(),
-        vic.column("sex").to_pylist(), strict=True))
-    exp_v = {(t["area_code"], t["month"], t["iccs_code"], t["sex"]): t["count"]
-             for t in _truth(out, "victims") if t["source_code"] == source}
+    got_v = Counter(
+        (area[r], m, iccs[r], s)
+        for r, m, s in zip(
+            vic.column("incident_ref").to_pylist(),
+            vic.column("month").to_pylist(),
+            vic.column("sex").to_pylist(),
+            strict=True,
+        )
+    )
+    exp_v = {
+        (t["area_code"], t["month"], t["iccs_code"], t["sex"]): t["count"]
+        for t in _truth(out, "victims")
+        if t["source_code"] == source
+    }
     assert dict(got_v) == exp_v
 
 
 def test_custody_truth_equals_canonical(out):
     c = canonical(out, "penitenciario", "custody").to_pylist()
-    got = Counter((r["area_code"], r["month"], r["iccs_code"], r["custody_status"], r["sex"])
-                  for r in c)
-    exp = {(t["area_code"], t["month"], t["iccs_code"], t["custody_status"], t["sex"]): t["count"]
-           for t in _truth(out, "custody")}
+    got = Counter(
+        (r["area_code"], r["month"], r["iccs_code"], r["custody_status"], r["sex"]) for r in c
+    )
+    exp = {
+        (t["area_code"], t["month"], t["iccs_code"], t["custody_status"], t["sex"]): t["count"]
+        for t in _truth(out, "custody")
+    }
     assert dict(got) == exp
 
 
 def test_deaths_truth_bounds_the_recorded_homicides(out):
     deaths = _truth(out, "deaths")
     off = _truth(out, "offences")
-    police = sum(t["count"] for t in off if t["iccs_code"] == "0101"
-                 and t["source_code"] in ("policia_nacional", "policia_metropolitana"))
-    forensic = sum(t["count"] for t in off if t["iccs_code"] == "0101"
-                   and t["source_code"] == "medicina_legal")
+    police = sum(
+        t["count"]
+        for t in off
+        if t["iccs_code"] == "0101"
+        and t["source_code"] in ("policia_nacional", "policia_metropolitana")
+    )
+    forensic = sum(
+        t["count"] for t in off if t["iccs_code"] == "0101" and t["source_code"] == "medicina_legal"
+    )
     assert sum(d["police_recorded"] for d in deaths) == police
     assert sum(d["forensic_recorded"] for d in deaths) == forensic
     assert all(d["police_recorded"] <= d["true_deaths"] >= d["forensic_recorded"] for d in deaths)
@@ -76,8 +116,13 @@ def test_raw_minus_defects_equals_canonical(out, source):
     area_by_id = {}
     if source != "penitenciario":
         inc = canonical(out, source, "incident")
-        area_by_id = dict(zip(inc.column("external_id").to_pylist(),
-                              inc.column("area_code").to_pylist(), strict=True))
+        area_by_id = dict(
+            zip(
+                inc.column("external_id").to_pylist(),
+                inc.column("area_code").to_pylist(),
+                strict=True,
+            )
+        )
     for path in sorted((out / "raw" / source).iterdir()):
         rel = f"raw/{source}/{path.name}"
         off = row_offset(path)

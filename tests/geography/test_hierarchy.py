@@ -4,9 +4,15 @@ import pytest
 from talaia.geography import AreaHierarchy
 
 ROWS = [
-    ("A", 1, None), ("B", 1, None),
-    ("A1", 2, "A"), ("A2", 2, "A"), ("B1", 2, "B"),
-    ("A1x", 3, "A1"), ("A1y", 3, "A1"), ("A2x", 3, "A2"), ("B1x", 3, "B1"),
+    ("A", 1, None),
+    ("B", 1, None),
+    ("A1", 2, "A"),
+    ("A2", 2, "A"),
+    ("B1", 2, "B"),
+    ("A1x", 3, "A1"),
+    ("A1y", 3, "A1"),
+    ("A2x", 3, "A2"),
+    ("B1x", 3, "B1"),
 ]
 
 
@@ -32,8 +38,15 @@ def test_rollup_vectorized(h):
     codes = np.array(["A1x", "B1x", "A2x", "A1y", None, "zz", "A1"], dtype=object)
     assert list(h.rollup(codes, 1)) == ["A", "B", "A", "A", None, None, "A"]
     assert list(h.rollup(codes, 2)) == ["A1", "B1", "A2", "A1", None, None, "A1"]
-    assert dict(h.rollup_map(2)) == {"A1": "A1", "A2": "A2", "B1": "B1", "A1x": "A1",
-                                     "A1y": "A1", "A2x": "A2", "B1x": "B1"}
+    assert dict(h.rollup_map(2)) == {
+        "A1": "A1",
+        "A2": "A2",
+        "B1": "B1",
+        "A1x": "A1",
+        "A1y": "A1",
+        "A2x": "A2",
+        "B1x": "B1",
+    }
 
 
 def test_rollup_counts_sum_over_levels(h):
@@ -43,12 +56,15 @@ def test_rollup_counts_sum_over_levels(h):
     assert dict(zip(up, n, strict=True)) == {"A": 6, "B": 4}
 
 
-@pytest.mark.parametrize("rows, msg", [
-    ([("A", 1, None), ("A", 1, None)], "duplicate"),
-    ([("A", 1, None), ("A1", 2, "X")], "does not exist"),
-    ([("A", 1, None), ("A1", 3, "A")], "not at level"),
-    ([("A", 2, None)], "without a parent"),
-])
+@pytest.mark.parametrize(
+    "rows, msg",
+    [
+        ([("A", 1, None), ("A", 1, None)], "duplicate"),
+        ([("A", 1, None), ("A1", 2, "X")], "does not exist"),
+        ([("A", 1, None), ("A1", 3, "A")], "not at level"),
+        ([("A", 2, None)], "without a parent"),
+    ],
+)
 def test_invalid_trees(rows, msg):
     with pytest.raises(ValueError, match=msg):
         AreaHierarchy.from_records(rows)

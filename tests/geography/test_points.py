@@ -35,8 +35,9 @@ def test_many_points_match_bruteforce():
     exp = np.full(lon.shape, None, dtype=object)
     exp[(lon > 0) & (lon < 1) & (lat > 0) & (lat < 1)] = "L"
     exp[(lon > 1) & (lon < 2) & (lat > 0) & (lat < 1)] = "R"
-    in_ell = (((lat > 1) & (lat < 1.5) & (lon > 0) & (lon < 2))
-              | ((lat >= 1.5) & (lat < 3) & (lon > 1.5) & (lon < 2)))
+    in_ell = ((lat > 1) & (lat < 1.5) & (lon > 0) & (lon < 2)) | (
+        (lat >= 1.5) & (lat < 3) & (lon > 1.5) & (lon < 2)
+    )
     exp[in_ell] = "E"
     assert (got == exp).all()
 

@@ -10,12 +10,22 @@ import pytest
 AREAS = {
     "type": "FeatureCollection",
     "features": [
-        {"type": "Feature", "properties": {"code": "N1", "name": "Norte Álto"},
-         "geometry": {"type": "Polygon",
-                      "coordinates": [[[-70, 10], [-69, 10], [-69, 11], [-70, 11], [-70, 10]]]}},
-        {"type": "Feature", "properties": {"code": "S1", "name": "Sur"},
-         "geometry": {"type": "Polygon",
-                      "coordinates": [[[-70, 9], [-69, 9], [-69, 10], [-70, 10], [-70, 9]]]}},
+        {
+            "type": "Feature",
+            "properties": {"code": "N1", "name": "Norte Álto"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-70, 10], [-69, 10], [-69, 11], [-70, 11], [-70, 10]]],
+            },
+        },
+        {
+            "type": "Feature",
+            "properties": {"code": "S1", "name": "Sur"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-70, 9], [-69, 9], [-69, 10], [-70, 10], [-70, 9]]],
+            },
+        },
     ],
 }
 
@@ -69,11 +79,24 @@ def country(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (tmp_path / "areas.geojson").write_text(json.dumps(AREAS))
     (tmp_path / "crosswalk.csv").write_text(CROSSWALK)
 
-    def profile(delimiter=",", decimal=".", encoding="null", area_method="code",
-                crs="EPSG:4326", name="profile.yaml") -> Path:
+    def profile(
+        delimiter=",",
+        decimal=".",
+        encoding="null",
+        area_method="code",
+        crs="EPSG:4326",
+        name="profile.yaml",
+    ) -> Path:
         p = tmp_path / name
-        p.write_text(PROFILE.format(delimiter=delimiter, decimal=decimal, encoding=encoding,
-                                    area_method=area_method, crs=crs))
+        p.write_text(
+            PROFILE.format(
+                delimiter=delimiter,
+                decimal=decimal,
+                encoding=encoding,
+                area_method=area_method,
+                crs=crs,
+            )
+        )
         return p
 
     yield tmp_path, profile

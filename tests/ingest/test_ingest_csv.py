@@ -7,18 +7,23 @@ import json
 
 import pytest
 from sqlalchemy import text
+from tests.ingest.conftest import GOOD, write_csv
 
 from talaia.errors import DataError
 from talaia.ingest.service import ingest_file, resubmit
-from tests.ingest.conftest import GOOD, write_csv
 
 NOW = dt.datetime(2024, 6, 1)
 
 
 def _q(engine, batch):
     with engine.connect() as c:
-        rows = c.execute(text("SELECT row_number, raw, reasons FROM quarantine_row WHERE "
-                              "batch_id = :b ORDER BY row_number"), {"b": batch}).all()
+        rows = c.execute(
+            text(
+                "SELECT row_number, raw, reasons FROM quarantine_row WHERE "
+                "batch_id = :b ORDER BY row_number"
+            ),
+            {"b": batch},
+        ).all()
     return {r[0]: (json.loads(r[1]), json.loads(r[2])) for r in rows}
 
 
@@ -33,9 +38,15 @@ def test_good_file_loads_and_pseudonymizes(country, engine):
     r = ingest_file(engine, f, "test_police", profile(), "ana", period="2024-03", now=NOW)
     assert (r.outcome, r.rows_read, r.rows_accepted, r.rows_quarantined) == ("loaded", 3, 3, 0)
     with engine.connect() as c:
-        inc = c.execute(text("SELECT external_id, area_code, occurred_precision FROM incident "
-                             "ORDER BY external_id")).all()
-        vic = c.execute(text("SELECT sex, age, person_key FROM victim ORDER BY age IS NULL, age")).all()
+        inc = c.execute(
+            text(
+                "SELECT external_id, area_code, occurred_precision FROM incident "
+                "ORDER BY external_id"
+            )
+        ).all()
+        vic = c.execute(
+            text("SELECT sex, age, person_key FROM victim ORDER BY age IS NULL, age")
+        ).all()
         iccs = c.execute(text("SELECT national_code, iccs_code FROM offence ORDER BY 1")).all()
     assert inc == [("A1", "N1", "minute"), ("A2", "S1", "day"), ("A3", "N1", "minute")]
     import hashlib
@@ -93,67 +104,129 @@ def test_same_file_twice_changes_nothing(country, engine):
 
 def test_corrected_delivery_supersedes_and_is_audited(country, engine):
     tmp, profile = country
-    r1 = ingest_file(engine, write_csv(tmp / "a.csv", GOOD[:2]), "test_police", profile(),
-                     "ana", period="2024-03", now=NOW)
-    r2 = ingest_file(engine, write_csv(tmp / "b.csv", GOOD), "test_police", profile(),
-                     "luis", period="2024-03", now=NOW)
+    r1 = ingest_file(
+        engine,
+        write_csv(tmp / "a.csv", GOOD[:2]),
+        "test_police",
+        profile(),
+        "ana",
+        period="2024-03",
+        now=NOW,
+    )
+    r2 = ingest_file(
+        engine,
+        write_csv(tmp / "b.csv", GOOD),
+        "test_police",
+        profile(),
+        "luis",
+        period="2024-03",
+        now=NOW,
+    )
     assert r2.superseded_ids == (r1.batch_id,)
-    cur = ("SELECT count(*) FROM incident i JOIN batch b ON b.id = i.batch_id "
-           "WHERE b.status NOT IN ('superseded', 'rejected')")
+    cur = (
+        "SELECT count(*) FROM incident i JOIN batch b ON b.id = i.batch_id "
+        "WHERE b.status NOT IN ('superseded', 'rejected')"
+    )
     assert _count(engine, cur) == 3
     with engine.connect() as c:
-        ev = c.execute(text("SELECT username, action, object_id FROM audit_event "
-                            "ORDER BY id")).all()
+        ev = c.execute(
+            text("SELECT username, action, object_id FROM audit_event ORDER BY id")
+        ).all()
     assert ("luis", "batch.superseded", str(r1.batch_id)) in ev
 
 
 def test_duplicates_within_and_across_batches(country, engine):
     tmp, profile = country
     rows = [*GOOD, GOOD[0]]
-    r = ingest_file(engine, write_csv(tmp / "m3.csv", rows), "test_police", profile(), "ana",
-                    period="2024-03", now=NOW)
+    r = ingest_file(
+        engine,
+        write_csv(tmp / "m3.csv", rows),
+        "test_police",
+        profile(),
+        "ana",
+        period="2024-03",
+        now=NOW,
+    )
     assert (r.rows_accepted, r.rows_duplicate) == (3, 1)
     assert r.report["duplicates"][0]["row_number"] == 5
     assert r.report["duplicates"][0]["first_row"] == 2
     # April file repeats A2 (delivered again): duplicate of the March batch
-    apr = [["A2", "06/04/2024", "S1", "-69.5", "9.5", "ROB", "F", "41", "222"],
-           ["C1", "07/04/2024", "S1", "-69.5", "9.5", "ROB", "F", "41", "222"]]
-    r2 = ingest_file(engine, write_csv(tmp / "m4.csv", apr), "test_police", profile(), "ana",
-                     period="2024-04", now=NOW)
+    apr = [
+        ["A2", "06/04/2024", "S1", "-69.5", "9.5", "ROB", "F", "41", "222"],
+        ["C1", "07/04/2024", "S1", "-69.5", "9.5", "ROB", "F", "41", "222"],
+    ]
+    r2 = ingest_file(
+        engine,
+        write_csv(tmp / "m4.csv", apr),
+        "test_police",
+        profile(),
+        "ana",
+        period="2024-04",
+        now=NOW,
+    )
     assert (r2.rows_accepted, r2.rows_duplicate) == (1, 1)
     assert r2.report["duplicates"][0]["earlier_batch"] == r.batch_id
 
 
 def test_near_duplicates_flagged_not_dropped(country, engine):
     tmp, profile = country
-    rows = [["A1", "05/03/2024 10:30", "N1", "-69.5", "10.5", "HOM", "M", "30", ""],
-            ["A9", "05/03/2024 10:50", "N1", "-69.5004", "10.5", "HOM", "M", "30", ""],
-            ["A8", "05/03/2024 10:50", "N1", "-69.6", "10.5", "HOM", "M", "30", ""]]
-    r = ingest_file(engine, write_csv(tmp / "p.csv", rows), "test_police", profile(), "ana",
-                    period="2024-03", now=NOW)
+    rows = [
+        ["A1", "05/03/2024 10:30", "N1", "-69.5", "10.5", "HOM", "M", "30", ""],
+        ["A9", "05/03/2024 10:50", "N1", "-69.5004", "10.5", "HOM", "M", "30", ""],
+        ["A8", "05/03/2024 10:50", "N1", "-69.6", "10.5", "HOM", "M", "30", ""],
+    ]
+    r = ingest_file(
+        engine,
+        write_csv(tmp / "p.csv", rows),
+        "test_police",
+        profile(),
+        "ana",
+        period="2024-03",
+        now=NOW,
+    )
     assert r.rows_accepted == 3 and r.near_duplicates == 1  # ~44 m, 20 min apart
-    assert (r.report["near_duplicates"][0]["row_a"], r.report["near_duplicates"][0]["row_b"]) \
-        == (2, 3)
+    assert (r.report["near_duplicates"][0]["row_a"], r.report["near_duplicates"][0]["row_b"]) == (
+        2,
+        3,
+    )
 
 
 def test_quarantine_fix_resubmits_as_revision(country, engine):
     tmp, profile = country
     rows = [*GOOD, ["B1", "31/02/2024", "N1", "-69.5", "10.5", "HOM", "M", "30", "333"]]
-    r = ingest_file(engine, write_csv(tmp / "p.csv", rows), "test_police", profile(), "ana",
-                    period="2024-03", now=NOW)
+    r = ingest_file(
+        engine,
+        write_csv(tmp / "p.csv", rows),
+        "test_police",
+        profile(),
+        "ana",
+        period="2024-03",
+        now=NOW,
+    )
     assert r.rows_quarantined == 1
     r2 = resubmit(engine, r.batch_id, {5: {"fecha": "29/03/2024"}}, "ana", profile())
-    assert (r2.outcome, r2.rows_accepted, r2.rows_quarantined) == ("loaded", 4, 0), r2.report["reasons"]
+    assert (r2.outcome, r2.rows_accepted, r2.rows_quarantined) == ("loaded", 4, 0), r2.report[
+        "reasons"
+    ]
     assert r2.superseded_ids == (r.batch_id,)
 
 
 def test_latin1_semicolon_decimal_comma(country, engine):
     tmp, profile = country
-    rows = [["A1", "05/03/2024", "Norte Alto", "-69,5", "10,5", "HOM", "Masculino", "30", ""],
-            ["A2", "05/03/2024", "NORTE ÁLTO", "-69,25", "10,5", "HOM", "2", "30", ""]]
+    rows = [
+        ["A1", "05/03/2024", "Norte Alto", "-69,5", "10,5", "HOM", "Masculino", "30", ""],
+        ["A2", "05/03/2024", "NORTE ÁLTO", "-69,25", "10,5", "HOM", "2", "30", ""],
+    ]
     f = write_csv(tmp / "p.csv", rows, delimiter=";", encoding="latin-1")
-    r = ingest_file(engine, f, "test_police", profile(";", ",", area_method="name"), "ana",
-                    period="2024-03", now=NOW)
+    r = ingest_file(
+        engine,
+        f,
+        "test_police",
+        profile(";", ",", area_method="name"),
+        "ana",
+        period="2024-03",
+        now=NOW,
+    )
     assert (r.rows_accepted, r.report["encoding"]) == (2, "cp1252")
     with engine.connect() as c:
         got = c.execute(text("SELECT area_code, lon FROM incident ORDER BY lon")).all()
@@ -166,25 +239,39 @@ def test_other_crs_reprojected_and_point_in_polygon(country, engine):
     tmp, profile = country
     x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(-69.5, 9.5)
     rows = [["A1", "05/03/2024", "", f"{x:.3f}", f"{y:.3f}", "HOM", "M", "30", ""]]
-    r = ingest_file(engine, write_csv(tmp / "p.csv", rows), "test_police",
-                    profile(area_method="point", crs="EPSG:3857"), "ana", period="2024-03",
-                    now=NOW)
+    r = ingest_file(
+        engine,
+        write_csv(tmp / "p.csv", rows),
+        "test_police",
+        profile(area_method="point", crs="EPSG:3857"),
+        "ana",
+        period="2024-03",
+        now=NOW,
+    )
     assert r.rows_accepted == 1
     with engine.connect() as c:
         area, lon, lat = c.execute(text("SELECT area_code, lon, lat FROM incident")).one()
     assert area == "S1" and abs(lon + 69.5) < 1e-6 and abs(lat - 9.5) < 1e-6
 
 
-@pytest.mark.parametrize("content, expect", [
-    (b"", "empty"),
-    ("id,fecha,area,lon,lat,delito,sexo,edad,cedula\n".encode(), "no data rows"),
-    (b"\x00\x01\x02garbage\xff\xfe" * 50, "binary"),
-    ("id,fecha\nA1,05/03/2024\n".encode(), "missing required column"),
-    ("id;fecha;area;lon;lat;delito;sexo;edad;cedula\nA1;05/03/2024;N1;1;1;HOM;M;3;1\n".encode(),
-     "missing required column"),
-    ("id,fecha,area,lon,lat,delito,sexo,edad,cedula\nA1,05/03/2024,Ñandú,1,1,HOM,M,3,1\n"
-     .encode() + b"A2,05/03/2024,\xd1and\xfa,1,1,HOM,M,3,1\n", "mixes encodings"),
-])
+@pytest.mark.parametrize(
+    "content, expect",
+    [
+        (b"", "empty"),
+        (b"id,fecha,area,lon,lat,delito,sexo,edad,cedula\n", "no data rows"),
+        (b"\x00\x01\x02garbage\xff\xfe" * 50, "binary"),
+        (b"id,fecha\nA1,05/03/2024\n", "missing required column"),
+        (
+            b"id;fecha;area;lon;lat;delito;sexo;edad;cedula\nA1;05/03/2024;N1;1;1;HOM;M;3;1\n",
+            "missing required column",
+        ),
+        (
+            "id,fecha,area,lon,lat,delito,sexo,edad,cedula\nA1,05/03/2024,Ñandú,1,1,HOM,M,3,1\n".encode()
+            + b"A2,05/03/2024,\xd1and\xfa,1,1,HOM,M,3,1\n",
+            "mixes encodings",
+        ),
+    ],
+)
 def test_bad_files_clear_error_nothing_written(country, engine, content, expect):
     tmp, profile = country
     f = tmp / "bad.csv"
@@ -199,7 +286,7 @@ def test_bad_files_clear_error_nothing_written(country, engine, content, expect)
 def test_extra_columns_ignored_and_listed(country, engine):
     tmp, profile = country
     header = ["id", "fecha", "area", "lon", "lat", "delito", "sexo", "edad", "cedula", "notas"]
-    f = write_csv(tmp / "p.csv", [r + ["x"] for r in GOOD], header=header)
+    f = write_csv(tmp / "p.csv", [[*r, "x"] for r in GOOD], header=header)
     r = ingest_file(engine, f, "test_police", profile(), "ana", period="2024-03", now=NOW)
     assert r.rows_accepted == 3 and r.report["extra_columns"] == ["notas"]
 
@@ -207,7 +294,14 @@ def test_extra_columns_ignored_and_listed(country, engine):
 def test_mostly_bad_batch_rejected_nothing_written(country, engine):
     tmp, profile = country
     rows = [["B1", "31/02/2024", "N1", "-69.5", "10.5", "HOM", "M", "30", ""]] * 3
-    r = ingest_file(engine, write_csv(tmp / "p.csv", rows), "test_police", profile(), "ana",
-                    period="2024-03", now=NOW)
+    r = ingest_file(
+        engine,
+        write_csv(tmp / "p.csv", rows),
+        "test_police",
+        profile(),
+        "ana",
+        period="2024-03",
+        now=NOW,
+    )
     assert r.outcome == "rejected" and r.batch_id is None and r.rows_quarantined == 3
     assert _count(engine, "SELECT count(*) FROM batch") == 0

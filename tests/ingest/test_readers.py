@@ -30,7 +30,7 @@ def test_xlsx_reads_and_truncated_xlsx_is_clear_error(tmp_path):
     data = p.read_bytes()
     bad = tmp_path / "t.xlsx"
     bad.write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataError, match="t.xlsx.*XLSX"), FileReader(bad, "xlsx") as r:
+    with pytest.raises(DataError, match=r"t\.xlsx.*XLSX"), FileReader(bad, "xlsx") as r:
         list(r.batches())
 
 
@@ -71,7 +71,9 @@ def test_large_csv_streams_in_chunks(tmp_path):
     assert total == 2 * n * (n - 1) // 2
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=400))
 def test_fuzz_csv_reader_accounts_or_errors(tmp_path, blob):
     p = tmp_path / "f.csv"
@@ -86,10 +88,22 @@ def test_fuzz_csv_reader_accounts_or_errors(tmp_path, blob):
     assert n >= 0 and all(x[0] >= 2 for x in rej)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                                       blacklist_characters="\x00"),
-                                 max_size=8), min_size=2, max_size=2), max_size=20))
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.lists(
+            st.text(
+                alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                max_size=8,
+            ),
+            min_size=2,
+            max_size=2,
+        ),
+        max_size=20,
+    )
+)
 def test_fuzz_csv_roundtrip_quoted(tmp_path, rows):
     import csv
 
@@ -99,8 +113,12 @@ def test_fuzz_csv_roundtrip_quoted(tmp_path, rows):
         w.writerow(["a", "b"])
         w.writerows(rows)
     with FileReader(p, "csv", delimiter=",") as r:
-        got = [row for t in r.batches() for row in zip(t["a"].to_pylist(), t["b"].to_pylist(),
-                                                       strict=True)]
+        got = [
+            row
+            for t in r.batches()
+            for row in zip(t["a"].to_pylist(), t["b"].to_pylist(), strict=True)
+        ]
         assert not r.rejects()
     assert [tuple(x or None for x in row) for row in rows] == [
-        tuple(x or None for x in row) for row in got]
+        tuple(x or None for x in row) for row in got
+    ]

@@ -52,15 +52,30 @@ def test_sao_paulo_loads_counts_by_municipality_and_month(tmp_path, monkeypatch)
     engine = get_engine(f"sqlite:///{tmp_path / 's.sqlite'}")
     upgrade(engine)
     r = ingest_file(engine, XLSX, "ssp_sp_homicides", PROFILE, "tester")
-    assert (r.outcome, r.rows_read, r.rows_accepted, r.rows_quarantined) == ("loaded", 6214,
-                                                                            6214, 0)
+    assert (r.outcome, r.rows_read, r.rows_accepted, r.rows_quarantined) == (
+        "loaded",
+        6214,
+        6214,
+        0,
+    )
     with engine.connect() as c:
-        got = Counter({(a, m): n for a, m, n in c.execute(text(
-            "SELECT i.area_code, strftime('%Y-%m', i.occurred_from), count(*) FROM incident i "
-            "GROUP BY 1, 2"))})
+        got = Counter(
+            {
+                (a, m): n
+                for a, m, n in c.execute(
+                    text(
+                        "SELECT i.area_code, strftime('%Y-%m', i.occurred_from), count(*) FROM incident i "
+                        "GROUP BY 1, 2"
+                    )
+                )
+            }
+        )
         iccs = c.execute(text("SELECT iccs_code, count(*) FROM offence GROUP BY 1")).all()
-        sex = dict(c.execute(text("SELECT coalesce(sex, 'unknown'), count(*) FROM victim "
-                                  "GROUP BY 1")).all())
+        sex = dict(
+            c.execute(
+                text("SELECT coalesce(sex, 'unknown'), count(*) FROM victim GROUP BY 1")
+            ).all()
+        )
     assert got == _independent_counts()
     assert iccs == [("0101", 6214)]
     assert sex == {"male": 5514, "female": 520, "unknown": 180}

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 from sqlalchemy import text
+from tests.conftest import HANDMADE, handmade_table
 
 from talaia.records.vocab import age_group
 from talaia.store.batches import BatchPayload, write_batch
@@ -20,7 +21,6 @@ from talaia.store.canonical import (
 )
 from talaia.store.status import source_months
 from talaia.warehouse import TABLES, rebuild, refresh, table
-from tests.conftest import HANDMADE, handmade_table
 
 D = dt.date
 

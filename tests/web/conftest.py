@@ -217,3 +217,102 @@ def login(client, username: str, password: str = PASSWORD):  # type: ignore[no-u
         data={"username": username, "password": password, "csrf_token": token, "next": "/"},
         follow_redirects=False,
     )
+
+
+def seed_indicator_store(engine: Engine) -> None:
+    """The store behind tests/indicators/warehouse_fixture.py: its areas (unit squares), its
+    three sources and their 72 monthly batches with the same ids, all published except
+    PN 2023-12 (batch 24, approved only); plus the accounts of :data:`ACCOUNTS`."""
+    from tests.indicators import warehouse_fixture as wf
+
+    now = dt.datetime(2024, 3, 5, 10, 0)
+    xs = {"M1": 0, "M2": 1, "M3": 3}
+    with engine.begin() as conn:
+        for code, level, parent, *_ in wf.AREAS:
+            kids = [a[0] for a in wf.AREAS if a[3 + level - 1] == code and a[1] == 3]
+            x = min(xs[k] for k in kids)
+            w = max(xs[k] for k in kids) - x + 1
+            ring = [[x, 0], [x + w, 0], [x + w, 1], [x, 1], [x, 0]]
+            conn.execute(
+                insert(Area).values(
+                    code=code,
+                    name=f"Area {code}",
+                    level=level,
+                    parent_code=parent,
+                    geometry=json.dumps({"type": "Polygon", "coordinates": [ring]}),
+                )
+            )
+        conn.execute(
+            insert(Agency),
+            [
+                {"code": "PN", "name": "Policía Nacional", "kind": "police"},
+                {"code": "PM", "name": "Policía Metropolitana", "kind": "police"},
+                {"code": "IML", "name": "Medicina Legal", "kind": "forensic"},
+                {"code": "SPN", "name": "Penitenciario", "kind": "prison"},
+            ],
+        )
+        conn.execute(
+            insert(Source),
+            [
+                {
+                    "code": s,
+                    "agency_code": a,
+                    "kind": k,
+                    "name": s,
+                    "expected_from": dt.date(2022, 1, 1),
+                }
+                for s, (a, k) in wf.SOURCES.items()
+            ],
+        )
+        conn.execute(
+            insert(Batch),
+            [
+                {
+                    "id": bid,
+                    "source_code": s,
+                    "file_name": f"{s}-{m:%Y-%m}.csv",
+                    "period_start": m,
+                    "period_end": m,
+                    "rows_read": 1,
+                    "rows_accepted": 1,
+                    "rows_quarantined": 0,
+                    "rows_duplicate": 0,
+                    "received_at": now,
+                    "status": "approved" if (s, m) == ("PN", dt.date(2023, 12, 1)) else "published",
+                }
+                for (s, m), bid in wf._BATCH.items()
+            ],
+        )
+        conn.execute(
+            insert(AppUser),
+            [
+                {
+                    "username": username,
+                    "full_name": username.title(),
+                    "role_code": role,
+                    "agency_code": agency,
+                    "active": True,
+                    "password_hash": _password_hash(),
+                    "created_at": now,
+                }
+                for username, (role, agency) in ACCOUNTS.items()
+            ],
+        )
+
+
+@pytest.fixture
+def ind_client(store_engine: Engine, tmp_path) -> Iterator:  # type: ignore[no-untyped-def]
+    """A portal over the hand-made warehouse of the indicator tests and its store."""
+    from fastapi.testclient import TestClient
+    from tests.indicators import warehouse_fixture as wf
+
+    from talaia.web.app import create_app
+
+    seed_indicator_store(store_engine)
+    wh = wf.build(tmp_path / "warehouse.duckdb")
+    settings = Settings(
+        data_dir=tmp_path, secret_key="test-secret-" + "y" * 20, warehouse_path=str(wh)
+    )
+    app = create_app(settings, WebSettings(suppression_threshold=5), store_engine)
+    with TestClient(app, base_url="https://testserver") as c:
+        yield c

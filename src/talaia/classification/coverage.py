@@ -155,7 +155,7 @@ def coverage(
                 group=g,
                 records=r["__n_sum"],
                 codes=c.get("__c_sum", 0) or 0,
-                mapped_records=tuple(r[f"__m{k}_sum"] for k in (1, 2, 3, 4)),  # type: ignore[arg-type]
+                mapped_records=tuple(r[f"__m{k}_sum"] for k in (1, 2, 3, 4)),
                 mapped_codes=tuple(c.get(f"__cm{k}_sum", 0) or 0 for k in (1, 2, 3, 4)),  # type: ignore[arg-type]
             )
         )

@@ -301,7 +301,12 @@ def read_crosswalk(source: str | Path | bytes, name: str | None = None) -> RawCr
             return RawCrosswalk(name, "", (), (), (issue,))
     file_hash = hashlib.sha256(data).hexdigest()
     is_xlsx = name.lower().endswith((".xlsx", ".xlsm")) or data[:4] == b"PK\x03\x04"
-    table, issues = (_read_xlsx_rows if is_xlsx else _read_csv_rows)(data, name)
+    table: list[list[str | None]]
+    if is_xlsx:
+        table, issues = _read_xlsx_rows(data, name)
+    else:
+        csv_rows, issues = _read_csv_rows(data, name)
+        table = [list(r) for r in csv_rows]
     if issues:
         return RawCrosswalk(name, file_hash, (), (), tuple(issues))
     # drop fully empty rows, remembering their numbers

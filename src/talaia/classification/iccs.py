@@ -29,7 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -185,7 +185,7 @@ class Iccs:
     def __len__(self) -> int:
         return len(self._by_code)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Category]:
         return iter(self._by_code.values())
 
     def __contains__(self, code: object) -> bool:

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -91,7 +93,9 @@ class _Collector:
         self.items.append(Issue(severity, kind, self.file, row, column, en, es))  # type: ignore[arg-type]
 
 
-def _check_row(raw_get, rownum: int, iccs: Iccs, out: _Collector) -> dict | None:  # type: ignore[no-untyped-def]
+def _check_row(
+    raw_get: Callable[[str], str | None], rownum: int, iccs: Iccs, out: _Collector
+) -> dict[str, object] | None:
     """Check one row's cells; return the field dict for the pydantic model, or None on error."""
     ok = True
     values: dict[str, object] = {"row_number": rownum}
@@ -196,13 +200,13 @@ def _check_row(raw_get, rownum: int, iccs: Iccs, out: _Collector) -> dict | None
             "valid_to es anterior a valid_from",
         )
         ok = False
-    for col, parse, canon in (
-        ("condition", parse_condition, lambda c: c.text() or None),
-        ("sets", parse_sets, _sets_canon),
-    ):
+    for col in ("condition", "sets"):
         text = raw_get(col)
         try:
-            values[col] = canon(parse(text))
+            if col == "condition":
+                values[col] = parse_condition(text).text() or None
+            else:
+                values[col] = _sets_canon(parse_sets(text))
         except ConditionError as exc:
             out.add(
                 "error",
@@ -346,7 +350,7 @@ def validate(
                     bad_codes.add(r.get("national_code"))  # type: ignore[arg-type]
                 continue
             try:
-                good.append(CrosswalkRow(**values))  # type: ignore[arg-type]
+                good.append(CrosswalkRow.model_validate(values))
             except ValidationError as exc:
                 for e in exc.errors():
                     col = str(e["loc"][0]) if e["loc"] else None
@@ -388,6 +392,6 @@ def validate(
     return ValidationReport(raw.file, raw.file_hash, issues, cw)
 
 
-def validate_file(path, **kwargs) -> ValidationReport:  # type: ignore[no-untyped-def]
+def validate_file(path: str | Path, **kwargs: Any) -> ValidationReport:
     """Read and validate a crosswalk file (see :func:`validate` for the keyword arguments)."""
     return validate(read_crosswalk(path), **kwargs)

@@ -147,7 +147,7 @@ def versions_cmd(
 
 
 def _pct(x: float | None) -> str:
-    return "no data" if x is None else f"{x:.1%}"
+    return "–" if x is None else f"{100 * x:.1f}"
 
 
 @crosswalk_app.command("coverage")
@@ -193,13 +193,16 @@ def coverage_cmd(
         f"{result.num_records} offences, {result.classified_count()} classified",
         highlight=False,
     )
-    t = Table(title="coverage / cobertura (records % · codes %)")
-    t.add_column("period")
-    t.add_column("records", justify="right")
+    t = Table(
+        title="% mapped at ICCS level k or deeper: records (r) and distinct codes (c) / % asignado",
+        padding=(0, 1),
+    )
+    t.add_column("period", no_wrap=True)
+    t.add_column("n", justify="right", no_wrap=True)
     for k in (1, 2, 3, 4):
-        t.add_column(f"L{k} rec", justify="right")
+        t.add_column(f"r{k}", justify="right", no_wrap=True)
     for k in (1, 2, 3, 4):
-        t.add_column(f"L{k} codes", justify="right")
+        t.add_column(f"c{k}", justify="right", no_wrap=True)
     for r in report.rows:
         t.add_row(
             str(r.group[1]),

@@ -28,12 +28,16 @@ _T = {
         "warehouse": "Refreshing the warehouse",
         "written": "Demo country written to",
         "loaded": "Loaded per source",
-        "source": "Source", "batches": "Batches", "rows": "Rows", "missing": "Missing months",
+        "source": "Source",
+        "batches": "Batches",
+        "rows": "Rows",
+        "missing": "Missing months",
         "headline": "Headline figures",
         "hom_rate": "Intentional homicide victims per 100,000, {year}",
         "firearm": "Firearm share of intentional homicides (police), {year}",
         "femicide": "Femicides (police), {year}",
-        "police": "police (PN + PM)", "forensic": "forensic (IML)",
+        "police": "police (PN + PM)",
+        "forensic": "forensic (IML)",
         "none": "none",
         "pg_fresh": "--fresh only wipes files; the PostgreSQL store was not emptied.",
         "bad_scale": "--scale must be positive",
@@ -41,18 +45,22 @@ _T = {
     "es": {
         "help": "País de demostración: generarlo y cargarlo en el almacén y el data warehouse.",
         "gen_help": "Generar los archivos del país de demostración (brutos, canónicos, "
-                    "referencia, verdad).",
+        "referencia, verdad).",
         "generating": "Generando el país de demostración",
         "loading": "Cargando lotes canónicos",
         "warehouse": "Actualizando el data warehouse",
         "written": "País de demostración escrito en",
         "loaded": "Cargado por fuente",
-        "source": "Fuente", "batches": "Lotes", "rows": "Filas", "missing": "Meses faltantes",
+        "source": "Fuente",
+        "batches": "Lotes",
+        "rows": "Filas",
+        "missing": "Meses faltantes",
         "headline": "Cifras principales",
         "hom_rate": "Víctimas de homicidio intencional por 100.000, {year}",
         "firearm": "Proporción de homicidios intencionales con arma de fuego (policía), {year}",
         "femicide": "Femicidios (policía), {year}",
-        "police": "policía (PN + PM)", "forensic": "forense (IML)",
+        "police": "policía (PN + PM)",
+        "forensic": "forense (IML)",
         "none": "ninguno",
         "pg_fresh": "--fresh solo borra archivos; el almacén PostgreSQL no se vació.",
         "bad_scale": "--scale debe ser positivo",
@@ -68,8 +76,14 @@ def _tr(key: str, **kw: object) -> str:
 
 
 def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def _generate(out: Path, seed: int, scale: float, console: Console):
@@ -105,27 +119,40 @@ def headline(warehouse_path: Path) -> Headline:
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
         year = con.execute("SELECT max(year) FROM fact_victim").fetchone()[0]
-        pop = con.execute("SELECT sum(population) FROM population WHERE year = ?",
-                          [year]).fetchone()[0]
+        pop = con.execute(
+            "SELECT sum(population) FROM population WHERE year = ?", [year]
+        ).fetchone()[0]
         hom = con.execute(
             "SELECT source_kind, count(*) FROM fact_victim WHERE iccs_l2 = '0101' AND year = ? "
-            "GROUP BY source_kind ORDER BY source_kind", [year]).fetchall()
+            "GROUP BY source_kind ORDER BY source_kind",
+            [year],
+        ).fetchall()
         fire = con.execute(
             "SELECT avg(CASE WHEN weapon = 'firearm' THEN 1.0 ELSE 0.0 END) FROM fact_offence "
             "WHERE iccs_l2 = '0101' AND source_kind = 'police' AND year = ? "
-            "AND weapon IS NOT NULL", [year]).fetchone()[0]
+            "AND weapon IS NOT NULL",
+            [year],
+        ).fetchone()[0]
         fem = con.execute(
             "SELECT count(*) FROM fact_victim WHERE iccs_l2 = '0101' AND source_kind = 'police' "
             "AND sex = 'female' AND situational_context = 'intimate_partner_family' "
-            "AND year = ?", [year]).fetchone()[0]
+            "AND year = ?",
+            [year],
+        ).fetchone()[0]
         missing = con.execute(
             "SELECT source_code, strftime(period_month, '%Y-%m') FROM source_month "
-            "WHERE expected AND NOT delivered ORDER BY 1, 2").fetchall()
+            "WHERE expected AND NOT delivered ORDER BY 1, 2"
+        ).fetchall()
     finally:
         con.close()
-    return Headline(int(year), int(pop or 0), tuple((k, int(n)) for k, n in hom),
-                    None if fire is None else float(fire), int(fem),
-                    tuple((s, m) for s, m in missing))
+    return Headline(
+        int(year),
+        int(pop or 0),
+        tuple((k, int(n)) for k, n in hom),
+        None if fire is None else float(fire),
+        int(fem),
+        tuple((s, m) for s, m in missing),
+    )
 
 
 def _summary(console: Console, results, head: Headline) -> None:
@@ -141,15 +168,17 @@ def _summary(console: Console, results, head: Headline) -> None:
     for col in ("source", "batches", "rows", "missing"):
         t.add_column(_tr(col), justify="right" if col in ("batches", "rows") else "left")
     for s in sorted(per):
-        t.add_row(s, f"{per[s][0]:,}", f"{per[s][1]:,}",
-                  ", ".join(missing.get(s, [])) or _tr("none"))
+        t.add_row(
+            s, f"{per[s][0]:,}", f"{per[s][1]:,}", ", ".join(missing.get(s, [])) or _tr("none")
+        )
     console.print(t)
     h = Table(title=_tr("headline"), show_header=False)
     h.add_column()
     h.add_column(justify="right")
     for kind, n in head.homicide_victims:
-        label = _tr("police") if kind == "police" else _tr("forensic") if kind == "forensic" \
-            else kind
+        label = (
+            _tr("police") if kind == "police" else _tr("forensic") if kind == "forensic" else kind
+        )
         rate = 1e5 * n / head.population if head.population else float("nan")
         h.add_row(f"{_tr('hom_rate', year=head.year)} — {label}", f"{rate:.1f} ({n:,})")
     if head.firearm_share is not None:
@@ -176,8 +205,9 @@ def _wipe(settings, out: Path, console: Console) -> None:
     data.mkdir(parents=True, exist_ok=True)
 
 
-def run_demo(out: Path | None, seed: int, scale: float, fresh: bool,
-             console: Console | None = None) -> Headline:
+def run_demo(
+    out: Path | None, seed: int, scale: float, fresh: bool, console: Console | None = None
+) -> Headline:
     """Generate, load and summarize the demo (the body of ``talaia demo``)."""
     from talaia.settings import get_settings
     from talaia.store.canonical import load_canonical_tree, load_reference
@@ -219,8 +249,11 @@ def run_demo(out: Path | None, seed: int, scale: float, fresh: bool,
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main application."""
-    demo_app = typer.Typer(help=_T["en"]["help"] + " / " + _T["es"]["help"],
-                           invoke_without_command=True, no_args_is_help=False)
+    demo_app = typer.Typer(
+        help=_T["en"]["help"] + " / " + _T["es"]["help"],
+        invoke_without_command=True,
+        no_args_is_help=False,
+    )
 
     @demo_app.callback(invoke_without_command=True)
     def demo(
@@ -228,10 +261,12 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, help="Output folder (default <data_dir>/demo)."),
         seed: int = typer.Option(20240101, help="Random seed / semilla."),
         scale: float = typer.Option(1.0, help="Size multiplier / multiplicador de tamaño."),
-        fresh: bool = typer.Option(False, help="Wipe the store, warehouse and demo folder "
-                                               "first / borrar antes."),
-        serve: bool = typer.Option(False, "--serve/--no-serve",
-                                   help="Start the web portal afterwards (not yet)."),
+        fresh: bool = typer.Option(
+            False, help="Wipe the store, warehouse and demo folder first / borrar antes."
+        ),
+        serve: bool = typer.Option(
+            False, "--serve/--no-serve", help="Start the web portal afterwards (not yet)."
+        ),
     ) -> None:
         if ctx.invoked_subcommand is not None:
             return
@@ -245,7 +280,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         console = Console()
         res = _generate(out, seed, scale, console)
-        console.print(f"{_tr('written')} {res.out_dir}: {res.incidents:,} incidents, "
-                      f"{res.files:,} files")
+        console.print(
+            f"{_tr('written')} {res.out_dir}: {res.incidents:,} incidents, {res.files:,} files"
+        )
 
     app.add_typer(demo_app, name="demo")

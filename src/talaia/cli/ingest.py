@@ -42,8 +42,14 @@ def ingest(
         raise UserInputError(f"{file}: file not found / archivo no encontrado")
     engine = _engine()
     start = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"ingest {file.name}", total=None, rate="")
 
         def tick(rows: int, _bytes: int) -> None:
@@ -55,15 +61,18 @@ def ingest(
     t = Table(title=f"{res.source} · {res.file_name}")
     t.add_column("")
     t.add_column("", justify="right")
-    for k, v in (("outcome / resultado", res.outcome), ("batch / lote", res.batch_id),
-                 ("period / periodo", f"{res.period_start} – {res.period_end}"),
-                 ("read / leídas", f"{res.rows_read:,}"),
-                 ("accepted / aceptadas", f"{res.rows_accepted:,}"),
-                 ("quarantined / cuarentena", f"{res.rows_quarantined:,}"),
-                 ("duplicates / duplicadas", f"{res.rows_duplicate:,}"),
-                 ("near duplicates / casi duplicadas", f"{res.near_duplicates:,}"),
-                 ("superseded / reemplaza", ", ".join(map(str, res.superseded_ids)) or "—"),
-                 ("rows/s", f"{res.rows_read / el:,.0f}")):
+    for k, v in (
+        ("outcome / resultado", res.outcome),
+        ("batch / lote", res.batch_id),
+        ("period / periodo", f"{res.period_start} – {res.period_end}"),
+        ("read / leídas", f"{res.rows_read:,}"),
+        ("accepted / aceptadas", f"{res.rows_accepted:,}"),
+        ("quarantined / cuarentena", f"{res.rows_quarantined:,}"),
+        ("duplicates / duplicadas", f"{res.rows_duplicate:,}"),
+        ("near duplicates / casi duplicadas", f"{res.near_duplicates:,}"),
+        ("superseded / reemplaza", ", ".join(map(str, res.superseded_ids)) or "—"),
+        ("rows/s", f"{res.rows_read / el:,.0f}"),
+    ):
         t.add_row(k, str(v))
     console.print(t)
     for r in res.report.get("reasons", [])[:10]:
@@ -87,9 +96,11 @@ def batches(source: str = typer.Option(None, "--source", "-s")) -> None:
     from sqlalchemy import text
 
     engine = _engine()
-    sql = ("SELECT id, source_code, period_start, period_end, status, rows_read, rows_accepted, "
-           "rows_quarantined, rows_duplicate, file_name, loaded_by, loaded_at, supersedes_id "
-           "FROM batch")
+    sql = (
+        "SELECT id, source_code, period_start, period_end, status, rows_read, rows_accepted, "
+        "rows_quarantined, rows_duplicate, file_name, loaded_by, loaded_at, supersedes_id "
+        "FROM batch"
+    )
     params = {}
     if source:
         sql += " WHERE source_code = :s"
@@ -97,8 +108,21 @@ def batches(source: str = typer.Option(None, "--source", "-s")) -> None:
     with engine.connect() as c:
         rows = c.execute(text(sql + " ORDER BY id"), params).all()
     t = Table(title="batches / lotes")
-    for col in ("id", "source", "from", "to", "status", "read", "accepted", "quarantined",
-                "duplicate", "file", "by", "at", "supersedes"):
+    for col in (
+        "id",
+        "source",
+        "from",
+        "to",
+        "status",
+        "read",
+        "accepted",
+        "quarantined",
+        "duplicate",
+        "file",
+        "by",
+        "at",
+        "supersedes",
+    ):
         t.add_column(col)
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
@@ -117,15 +141,21 @@ def quarantine_show(batch: int = typer.Argument(...), limit: int = typer.Option(
     with engine.connect() as c:
         if not c.execute(text("SELECT 1 FROM batch WHERE id = :b"), {"b": batch}).first():
             raise NotFoundError(f"batch {batch} not found / lote no encontrado")
-        rows = c.execute(text("SELECT row_number, raw, reasons, status FROM quarantine_row "
-                              "WHERE batch_id = :b ORDER BY row_number LIMIT :n"),
-                         {"b": batch, "n": limit}).all()
+        rows = c.execute(
+            text(
+                "SELECT row_number, raw, reasons, status FROM quarantine_row "
+                "WHERE batch_id = :b ORDER BY row_number LIMIT :n"
+            ),
+            {"b": batch, "n": limit},
+        ).all()
     t = Table(title=f"batch {batch}: quarantine / cuarentena")
     for col in ("row", "reasons", "raw", "status"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        reasons = "; ".join(f"{x.get('column') or x.get('field')}={x.get('value')!r}: {x['rule']}"
-                            for x in json.loads(r[2] or "[]"))
+        reasons = "; ".join(
+            f"{x.get('column') or x.get('field')}={x.get('value')!r}: {x['rule']}"
+            for x in json.loads(r[2] or "[]")
+        )
         t.add_row(str(r[0]), reasons, r[1] or "", r[3])
     console.print(t)
 
@@ -148,8 +178,10 @@ def quarantine_fix(
         k, v = s.split("=", 1)
         edits[k] = v or None
     res = resubmit(_engine(), batch, {r: dict(edits) for r in row}, user, profile)
-    console.print(f"{res.outcome}: batch {res.batch_id}, accepted {res.rows_accepted:,}, "
-                  f"quarantined {res.rows_quarantined:,}, supersedes {list(res.superseded_ids)}")
+    console.print(
+        f"{res.outcome}: batch {res.batch_id}, accepted {res.rows_accepted:,}, "
+        f"quarantined {res.rows_quarantined:,}, supersedes {list(res.superseded_ids)}"
+    )
 
 
 def register(app: typer.Typer) -> None:

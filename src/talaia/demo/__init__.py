@@ -15,5 +15,13 @@ from talaia.demo.generator import (
 )
 from talaia.demo.sources import DEMO_SECRET, person_key
 
-__all__ = ["DEFAULT_SEED", "DEFAULT_YEARS", "DEMO_SECRET", "SOURCES", "GenerationResult",
-           "SourceSummary", "generate", "person_key"]
+__all__ = [
+    "DEFAULT_SEED",
+    "DEFAULT_YEARS",
+    "DEMO_SECRET",
+    "SOURCES",
+    "GenerationResult",
+    "SourceSummary",
+    "generate",
+    "person_key",
+]

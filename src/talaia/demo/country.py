@@ -35,28 +35,100 @@ MUNIS_PER_PROVINCE = (4, 6)  # min, max elsewhere
 PLACES_PER_MUNI = 40
 BASE_POPULATION = 6_000_000
 
-REGION_NAMES = ("Capital", "Norte", "Pacífico Sur", "Oriente", "Occidente", "Cordillera",
-                "Caribe")
+REGION_NAMES = ("Capital", "Norte", "Pacífico Sur", "Oriente", "Occidente", "Cordillera", "Caribe")
 _BASE_NAMES = (
-    "San Miguel", "Santa Rosa", "San José", "Santa Ana", "San Pedro", "San Juan", "Santa Cruz",
-    "San Rafael", "San Isidro", "Santa Lucía", "San Antonio", "Santo Domingo", "San Carlos",
-    "Santa María", "San Francisco", "San Lorenzo", "San Pablo", "Santa Bárbara", "San Marcos",
-    "Santiago", "La Esperanza", "La Libertad", "La Unión", "El Carmen", "El Rosario",
-    "Los Ángeles", "Las Flores", "La Paz", "El Progreso", "Villa Nueva", "Puerto Viejo",
-    "Valle Hermoso", "Río Claro", "Piedras Blancas", "Agua Caliente", "Monte Verde", "Cerro Azul",
-    "Palmares", "Naranjo", "Los Robles", "Las Palmas", "El Guayabo", "Tres Ríos", "Buenavista",
-    "Miramar", "Llano Grande", "Concepción", "Candelaria", "Guadalupe", "Dolores",
+    "San Miguel",
+    "Santa Rosa",
+    "San José",
+    "Santa Ana",
+    "San Pedro",
+    "San Juan",
+    "Santa Cruz",
+    "San Rafael",
+    "San Isidro",
+    "Santa Lucía",
+    "San Antonio",
+    "Santo Domingo",
+    "San Carlos",
+    "Santa María",
+    "San Francisco",
+    "San Lorenzo",
+    "San Pablo",
+    "Santa Bárbara",
+    "San Marcos",
+    "Santiago",
+    "La Esperanza",
+    "La Libertad",
+    "La Unión",
+    "El Carmen",
+    "El Rosario",
+    "Los Ángeles",
+    "Las Flores",
+    "La Paz",
+    "El Progreso",
+    "Villa Nueva",
+    "Puerto Viejo",
+    "Valle Hermoso",
+    "Río Claro",
+    "Piedras Blancas",
+    "Agua Caliente",
+    "Monte Verde",
+    "Cerro Azul",
+    "Palmares",
+    "Naranjo",
+    "Los Robles",
+    "Las Palmas",
+    "El Guayabo",
+    "Tres Ríos",
+    "Buenavista",
+    "Miramar",
+    "Llano Grande",
+    "Concepción",
+    "Candelaria",
+    "Guadalupe",
+    "Dolores",
 )
-_SUFFIXES = ("", " de Oriente", " del Norte", " de la Montaña", " del Valle", " del Mar",
-             " Arriba", " Abajo", " de los Llanos", " del Río", " de la Costa")
+_SUFFIXES = (
+    "",
+    " de Oriente",
+    " del Norte",
+    " de la Montaña",
+    " del Valle",
+    " del Mar",
+    " Arriba",
+    " Abajo",
+    " de los Llanos",
+    " del Río",
+    " de la Costa",
+)
 
 # Population pyramid (share of each five-year group, AGE_GROUPS order) and male share per group:
 # a young population with a slowly narrowing base, as in Central American censuses ~2020.
-_AGE_SHARE = np.array([7.6, 7.9, 8.2, 8.4, 8.6, 8.3, 7.8, 7.2, 6.6, 6.0, 5.4, 4.7, 3.9, 3.1,
-                       2.4, 1.7, 2.2])
+_AGE_SHARE = np.array(
+    [7.6, 7.9, 8.2, 8.4, 8.6, 8.3, 7.8, 7.2, 6.6, 6.0, 5.4, 4.7, 3.9, 3.1, 2.4, 1.7, 2.2]
+)
 _AGE_SHARE = _AGE_SHARE / _AGE_SHARE.sum()
-_MALE_SHARE = np.array([0.511, 0.511, 0.510, 0.508, 0.503, 0.497, 0.492, 0.489, 0.487, 0.485,
-                        0.483, 0.480, 0.475, 0.468, 0.458, 0.440, 0.410])
+_MALE_SHARE = np.array(
+    [
+        0.511,
+        0.511,
+        0.510,
+        0.508,
+        0.503,
+        0.497,
+        0.492,
+        0.489,
+        0.487,
+        0.485,
+        0.483,
+        0.480,
+        0.475,
+        0.468,
+        0.458,
+        0.440,
+        0.410,
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -159,8 +231,9 @@ def build_country(seed: int, scale: float = 1.0) -> Country:
     outline = _outline(rng)
     cx = CENTER[0] + rng.uniform(-0.4, 0.4)
     cy = CENTER[1] + rng.uniform(-0.3, 0.3)
-    capital_disc = _polygonal(shapely.intersection(Point(cx, cy).buffer(CAPITAL_RADIUS, 32),
-                                                   outline))
+    capital_disc = _polygonal(
+        shapely.intersection(Point(cx, cy).buffer(CAPITAL_RADIUS, 32), outline)
+    )
     rest = _polygonal(shapely.difference(outline, capital_disc))
     region_geoms = [capital_disc, *_voronoi(rest, _spread(rest, len(N_PROVINCES) - 1, rng))]
     names = iter(_names(rng))
@@ -176,8 +249,11 @@ def build_country(seed: int, scale: float = 1.0) -> Country:
         for p, pgeom in enumerate(pgeoms):
             pcode = f"{rcode}P{p + 1:02d}"
             areas.append(Area(pcode, f"Provincia de {next(names)}", 2, rcode, pgeom))
-            k = (MUNIS_PER_PROVINCE_CAPITAL if r == 0
-                 else int(rng.integers(MUNIS_PER_PROVINCE[0], MUNIS_PER_PROVINCE[1] + 1)))
+            k = (
+                MUNIS_PER_PROVINCE_CAPITAL
+                if r == 0
+                else int(rng.integers(MUNIS_PER_PROVINCE[0], MUNIS_PER_PROVINCE[1] + 1))
+            )
             for m, mgeom in enumerate(_voronoi(pgeom, _spread(pgeom, k, rng))):
                 mcode = f"{pcode}M{m + 1:02d}"
                 areas.append(Area(mcode, next(names), 3, pcode, mgeom))
@@ -231,18 +307,27 @@ def population_table(country: Country, years: tuple[int, ...]) -> pa.Table:
         tot = country.population_total(k)
         for sex, share in (("male", _MALE_SHARE), ("female", 1.0 - _MALE_SHARE)):
             pop = np.rint(tot[:, None] * (_AGE_SHARE * share)[None, :]).astype(np.int64)
-            rows_area.append(np.repeat(np.asarray(country.muni_codes, dtype=object),
-                                       len(AGE_GROUPS)))
+            rows_area.append(
+                np.repeat(np.asarray(country.muni_codes, dtype=object), len(AGE_GROUPS))
+            )
             rows_year.append(np.full(n * len(AGE_GROUPS), year, dtype=np.int32))
             rows_sex.append(np.full(n * len(AGE_GROUPS), sex, dtype=object))
             rows_age.append(np.tile(np.asarray(AGE_GROUPS, dtype=object), n))
             rows_pop.append(pop.ravel())
-    t = pa.table({
-        "area_code": pa.array(np.concatenate(rows_area), pa.string()),
-        "year": pa.array(np.concatenate(rows_year), pa.int32()),
-        "sex": pa.array(np.concatenate(rows_sex), pa.string()),
-        "age_group": pa.array(np.concatenate(rows_age), pa.string()),
-        "population": pa.array(np.concatenate(rows_pop), pa.int64()),
-    })
-    return t.sort_by([("area_code", "ascending"), ("year", "ascending"),
-                      ("sex", "ascending"), ("age_group", "ascending")])
+    t = pa.table(
+        {
+            "area_code": pa.array(np.concatenate(rows_area), pa.string()),
+            "year": pa.array(np.concatenate(rows_year), pa.int32()),
+            "sex": pa.array(np.concatenate(rows_sex), pa.string()),
+            "age_group": pa.array(np.concatenate(rows_age), pa.string()),
+            "population": pa.array(np.concatenate(rows_pop), pa.int64()),
+        }
+    )
+    return t.sort_by(
+        [
+            ("area_code", "ascending"),
+            ("year", "ascending"),
+            ("sex", "ascending"),
+            ("age_group", "ascending"),
+        ]
+    )

@@ -33,13 +33,24 @@ PLACE_JITTER_DEG = 0.0008
 N_TYPES = len(cat.CRIME_TYPES)
 _T = cat.TYPE_INDEX
 _DAY_PRECISION = np.full(N_TYPES, 0.04)
-for _k, _p in (("burglary_residence", 0.3), ("burglary_business", 0.2), ("vehicle_theft", 0.2),
-               ("cyber_fraud", 0.15), ("computer_access", 0.15), ("homicide", 0.02),
-               ("femicide", 0.02)):
+for _k, _p in (
+    ("burglary_residence", 0.3),
+    ("burglary_business", 0.2),
+    ("vehicle_theft", 0.2),
+    ("cyber_fraud", 0.15),
+    ("computer_access", 0.15),
+    ("homicide", 0.02),
+    ("femicide", 0.02),
+):
     _DAY_PRECISION[_T[_k]] = _p
 _REPORT_DELAY_H = np.full(N_TYPES, 8.0)
-for _k, _h in (("rape", 96.0), ("sexual_assault", 72.0), ("cyber_fraud", 120.0),
-               ("computer_access", 120.0), ("extortion", 48.0)):
+for _k, _h in (
+    ("rape", 96.0),
+    ("sexual_assault", 72.0),
+    ("cyber_fraud", 120.0),
+    ("computer_access", 120.0),
+    ("extortion", 48.0),
+):
     _REPORT_DELAY_H[_T[_k]] = _h
 _MALE_PERP = np.full(N_TYPES, 0.9)
 for _k in ("femicide", "rape", "sexual_assault", "ipv"):
@@ -68,18 +79,18 @@ class People:
         n = male.shape[0]
         u = rng.random(n) ** 2.5
         n_f = self.sex.shape[0] - self.n_male
-        return np.where(male, (u * self.n_male).astype(np.int64),
-                        self.n_male + (u * n_f).astype(np.int64))
+        return np.where(
+            male, (u * self.n_male).astype(np.int64), self.n_male + (u * n_f).astype(np.int64)
+        )
 
     def recidivist(self, idx: np.ndarray) -> np.ndarray:
         n_f = self.sex.shape[0] - self.n_male
-        return np.where(idx < self.n_male, idx < 0.04 * self.n_male,
-                        idx - self.n_male < 0.04 * n_f)
+        return np.where(idx < self.n_male, idx < 0.04 * self.n_male, idx - self.n_male < 0.04 * n_f)
 
 
 def make_people(seed: int, scale: float, first_year: int) -> People:
     rng = np.random.default_rng([seed, 2])
-    n = max(3000, int(150_000 * scale))
+    n = max(3000, int(60_000 * scale))
     n_male = int(n * 0.9)
     sex = (np.arange(n) >= n_male).astype(np.int8)
     age0 = 17 + np.minimum(rng.gamma(2.0, 6.5, n), 60).astype(np.int64)
@@ -138,9 +149,9 @@ class EventModel:
         self.years = years
         rng = np.random.default_rng([seed, 3])
         n_reg = len(country.region_codes)
-        self.firearm_share = np.clip(rng.normal(0.6, 0.09, n_reg), 0.42, 0.78)
-        self.police_p = rng.uniform(0.84, 0.97, n_reg)
-        self.forensic_p = rng.uniform(0.90, 0.99, n_reg)
+        self.firearm_share = np.clip(rng.normal(0.66, 0.08, n_reg), 0.45, 0.8)
+        self.police_p = rng.uniform(0.82, 0.95, n_reg)
+        self.forensic_p = rng.uniform(0.92, 0.995, n_reg)
         hom_region = rng.lognormal(0.0, 0.4, n_reg)
         pop = country.pop_base
         mult = np.empty((N_TYPES, pop.shape[0]))
@@ -162,8 +173,10 @@ class EventModel:
         self.end = np.datetime64(f"{years[-1] + 1}-01-01T00:00:00", "s")
         self.carry = _empty_burglaries()
         # prison facilities: the most populous municipality of each region (+1 in the capital)
-        fac = [int(np.flatnonzero(country.muni_region == r)[np.argmax(
-            pop[country.muni_region == r])]) for r in range(n_reg)]
+        fac = [
+            int(np.flatnonzero(country.muni_region == r)[np.argmax(pop[country.muni_region == r])])
+            for r in range(n_reg)
+        ]
         cap = np.flatnonzero(country.muni_region == 0)
         fac.append(int(cap[np.argsort(pop[cap])[-2]]))
         self.facility_muni = np.asarray(fac)
@@ -200,8 +213,7 @@ class EventModel:
         while cur[0].shape[0]:
             k = rng.poisson(BURGLARY_BRANCHING, cur[0].shape[0])
             idx = np.repeat(np.arange(cur[0].shape[0]), k)
-            dt = (rng.exponential(BURGLARY_DELAY_DAYS * 86400, idx.shape[0]) + 600).astype(
-                np.int64)
+            dt = (rng.exponential(BURGLARY_DELAY_DAYS * 86400, idx.shape[0]) + 600).astype(np.int64)
             ct = cur[0][idx] + (dt // 60 * 60).astype("timedelta64[s]")
             cx = cur[1][idx] + rng.normal(0, BURGLARY_DISTANCE_DEG, idx.shape[0])
             cy = cur[2][idx] + rng.normal(0, BURGLARY_DISTANCE_DEG, idx.shape[0])
@@ -223,8 +235,9 @@ class EventModel:
         month_end = (month_start.astype("datetime64[M]") + 1).astype("datetime64[s]")
         ndays = int((month_end - month_start) // np.timedelta64(1, "D"))
         pop = self.c.population_total(year_off)
-        season = 1 + self.season_amp * (0.6 * np.cos(2 * np.pi * (mon - 6) / 12)
-                                        + (0.8 if mon == 11 else 0.0))
+        season = 1 + self.season_amp * (
+            0.6 * np.cos(2 * np.pi * (mon - 6) / 12) + (0.8 if mon == 11 else 0.0)
+        )
         lam = (self.rates * season * (1 + self.trend) ** year_off)[:, None] * self.mult
         lam = lam * pop[None, :] / 1e5 / 12 * ndays / (365.25 / 12)
         counts = rng.poisson(lam)
@@ -268,8 +281,9 @@ class EventModel:
         region = self.c.muni_region[muni]
         hom = (types == _T["homicide"]) | (types == _T["femicide"])
         gun = rng.random(n) < np.where(types == _T["femicide"], 0.3, self.firearm_share[region])
-        alt = np.array([1, 2, 3])[_draw(rng, np.tile(np.cumsum([0.6, 0.25, 0.15]), (n, 1)),
-                                        np.arange(n))]
+        alt = np.array([1, 2, 3])[
+            _draw(rng, np.tile(np.cumsum([0.6, 0.25, 0.15]), (n, 1)), np.arange(n))
+        ]
         weapon = np.where(hom, np.where(gun, 0, alt), weapon).astype(np.int16)
         att_p = np.array([t_.attempted_p for t_ in cat.CRIME_TYPES])[types]
         attempted = np.where(att_p < 0, 2, (rng.random(n) >= att_p).astype(np.int16))
@@ -299,12 +313,28 @@ class EventModel:
         minor = (types == _T["lesiones"]) & (v_outcome != cat.OUTCOMES.index("serious_injury"))
         iccs[minor] = cat.LESIONES_MINOR_ICCS
         return MonthEvents(
-            type=types.astype(np.int16), muni=muni.astype(np.int32), t=t,
-            day_precision=day_prec, reported=reported, x=np.round(x, 6), y=np.round(y, 6),
-            location=location, weapon=weapon, attempted=attempted.astype(np.int16),
-            cyber=cyber, has_victim=has_victim, v_sex=v_sex, v_age=v_age.astype(np.int16),
-            v_rel=v_rel, v_outcome=v_outcome, v_foreign=v_foreign, has_perp=has_perp,
-            p_person=p_person, police=police, forensic=forensic, iccs=iccs,
+            type=types.astype(np.int16),
+            muni=muni.astype(np.int32),
+            t=t,
+            day_precision=day_prec,
+            reported=reported,
+            x=np.round(x, 6),
+            y=np.round(y, 6),
+            location=location,
+            weapon=weapon,
+            attempted=attempted.astype(np.int16),
+            cyber=cyber,
+            has_victim=has_victim,
+            v_sex=v_sex,
+            v_age=v_age.astype(np.int16),
+            v_rel=v_rel,
+            v_outcome=v_outcome,
+            v_foreign=v_foreign,
+            has_perp=has_perp,
+            p_person=p_person,
+            police=police,
+            forensic=forensic,
+            iccs=iccs,
         )
 
     def _admissions(self, rng, month_start, ndays, pop) -> MonthAdmissions:
@@ -319,12 +349,16 @@ class EventModel:
         person = self.people.draw(rng, rng.random(n) < 0.93)
         codes = np.array([c for c, _ in cat.PRISON_OFFENCES], dtype=object)
         ccdf = np.cumsum([p for _, p in cat.PRISON_OFFENCES])
-        code = codes[np.minimum(np.searchsorted(ccdf / ccdf[-1], rng.random(n), side="right"),
-                                len(codes) - 1)]
+        code = codes[
+            np.minimum(
+                np.searchsorted(ccdf / ccdf[-1], rng.random(n), side="right"), len(codes) - 1
+            )
+        ]
         pretrial = rng.random(n) < cat.PRETRIAL_SHARE
         order = np.lexsort((person, t))
-        return MonthAdmissions(t[order], facility[order], person[order], code[order],
-                               pretrial[order])
+        return MonthAdmissions(
+            t[order], facility[order], person[order], code[order], pretrial[order]
+        )
 
 
 def _empty_burglaries():

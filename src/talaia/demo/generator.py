@@ -53,15 +53,38 @@ class SourceInfo:
 
 
 SOURCES: tuple[SourceInfo, ...] = (
-    SourceInfo("policia_nacional", "PN", "police", "Policía Nacional",
-               "Denuncias de la Policía Nacional", "csv;encoding=utf-8;delimiter=,"),
-    SourceInfo("policia_metropolitana", "PM", "police", "Policía Metropolitana",
-               "Partes de la Policía Metropolitana (región capital)",
-               "csv;encoding=latin-1;delimiter=;;decimal=,;dates=day-first"),
-    SourceInfo("medicina_legal", "IML", "forensic", "Instituto de Medicina Legal",
-               "Defunciones por causa externa", "xlsx;sheet=Defunciones"),
-    SourceInfo("penitenciario", "SPN", "prison", "Servicio Penitenciario Nacional",
-               "Ingresos a centros penitenciarios", "jsonl;encoding=utf-8"),
+    SourceInfo(
+        "policia_nacional",
+        "PN",
+        "police",
+        "Policía Nacional",
+        "Denuncias de la Policía Nacional",
+        "csv;encoding=utf-8;delimiter=,",
+    ),
+    SourceInfo(
+        "policia_metropolitana",
+        "PM",
+        "police",
+        "Policía Metropolitana",
+        "Partes de la Policía Metropolitana (región capital)",
+        "csv;encoding=latin-1;delimiter=;;decimal=,;dates=day-first",
+    ),
+    SourceInfo(
+        "medicina_legal",
+        "IML",
+        "forensic",
+        "Instituto de Medicina Legal",
+        "Defunciones por causa externa",
+        "xlsx;sheet=Defunciones",
+    ),
+    SourceInfo(
+        "penitenciario",
+        "SPN",
+        "prison",
+        "Servicio Penitenciario Nacional",
+        "Ingresos a centros penitenciarios",
+        "jsonl;encoding=utf-8",
+    ),
 )
 MISSING_MONTH = ("policia_metropolitana", "2021-07")  # never delivered (moved if out of range)
 _OUT_ENTRIES = ("manifest.json", "reference", "crosswalks", "raw", "canonical", "truth")
@@ -112,18 +135,26 @@ def _write_reference(out: Path, country: Country, years: tuple[int, ...], facili
     ref = out / "reference"
     ref.mkdir(parents=True, exist_ok=True)
     areas = country.areas
-    pq.write_table(pa.table({
-        "code": [a.code for a in areas],
-        "name": [a.name for a in areas],
-        "level": pa.array([a.level for a in areas], pa.int16()),
-        "parent_code": pa.array([a.parent_code for a in areas], pa.string()),
-        "geometry": [geometry_to_geojson(a.geometry) for a in areas],
-        "valid_from": pa.array([date(2000, 1, 1)] * len(areas), pa.date32()),
-        "valid_to": pa.array([None] * len(areas), pa.date32()),
-    }), ref / "areas.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "code": [a.code for a in areas],
+                "name": [a.name for a in areas],
+                "level": pa.array([a.level for a in areas], pa.int16()),
+                "parent_code": pa.array([a.parent_code for a in areas], pa.string()),
+                "geometry": [geometry_to_geojson(a.geometry) for a in areas],
+                "valid_from": pa.array([date(2000, 1, 1)] * len(areas), pa.date32()),
+                "valid_to": pa.array([None] * len(areas), pa.date32()),
+            }
+        ),
+        ref / "areas.parquet",
+    )
     fc = areas_to_feature_collection(
-        [type(a)(a.code, a.name, a.level, a.parent_code, a.geometry, date(2000, 1, 1), None)
-         for a in areas])
+        [
+            type(a)(a.code, a.name, a.level, a.parent_code, a.geometry, date(2000, 1, 1), None)
+            for a in areas
+        ]
+    )
     fc["name"] = COUNTRY_NAME
     (ref / "areas.geojson").write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
     pop = population_table(country, years)
@@ -131,14 +162,31 @@ def _write_reference(out: Path, country: Country, years: tuple[int, ...], facili
     first, last = _months(years)[0], _months(years)[-1]
     agencies = {
         "agencies": [{"code": s.agency_code, "name": s.agency, "kind": s.kind} for s in SOURCES],
-        "sources": [{"code": s.code, "agency_code": s.agency_code, "kind": s.kind,
-                     "name": s.name, "expected_from": first, "expected_to": last,
-                     "crosswalk": s.code, "raw_format": s.raw_format} for s in SOURCES],
-        "facilities": [{"code": f"CP{i + 1:02d}", "name": f"Centro Penitenciario {i + 1}",
-                        "area_code": country.muni_codes[m]} for i, m in enumerate(facility_muni)],
+        "sources": [
+            {
+                "code": s.code,
+                "agency_code": s.agency_code,
+                "kind": s.kind,
+                "name": s.name,
+                "expected_from": first,
+                "expected_to": last,
+                "crosswalk": s.code,
+                "raw_format": s.raw_format,
+            }
+            for s in SOURCES
+        ],
+        "facilities": [
+            {
+                "code": f"CP{i + 1:02d}",
+                "name": f"Centro Penitenciario {i + 1}",
+                "area_code": country.muni_codes[m],
+            }
+            for i, m in enumerate(facility_muni)
+        ],
     }
-    (ref / "agencies.json").write_text(json.dumps(agencies, ensure_ascii=False, indent=1),
-                                       encoding="utf-8")
+    (ref / "agencies.json").write_text(
+        json.dumps(agencies, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     return int(pc_sum(pop, years[-1]))
 
 
@@ -153,8 +201,19 @@ def _write_crosswalks(out: Path) -> None:
     for code, cl in cat.CODE_LISTS.items():
         with open(d / f"{code}.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
-            w.writerow(["national_code", "national_label", "iccs_code", "mapping_type",
-                        "condition", "sets", "valid_from", "valid_to", "notes"])
+            w.writerow(
+                [
+                    "national_code",
+                    "national_label",
+                    "iccs_code",
+                    "mapping_type",
+                    "condition",
+                    "sets",
+                    "valid_from",
+                    "valid_to",
+                    "notes",
+                ]
+            )
             for row in sorted(cl.crosswalk, key=lambda r: (r[0], r[2])):
                 w.writerow([*row, "", "", ""])
 
@@ -163,19 +222,25 @@ class _Truth:
     """Accumulates ground-truth counts straight from the event arrays."""
 
     def __init__(self) -> None:
-        self.parts: dict[str, list[pa.Table]] = {k: [] for k in
-                                                  ("offences", "victims", "custody", "deaths")}
+        self.parts: dict[str, list[pa.Table]] = {
+            k: [] for k in ("offences", "victims", "custody", "deaths")
+        }
 
     def _add(self, name: str, cols: dict, keys: list[str]) -> None:
         t = pa.table(cols)
         if t.num_rows:
-            self.parts[name].append(t.group_by(keys).aggregate([([], "count_all")])
-                                    .rename_columns([*keys, "count"]))
+            self.parts[name].append(
+                t.group_by(keys).aggregate([([], "count_all")]).rename_columns([*keys, "count"])
+            )
 
     def events(self, source: str, ym: str, ev: MonthEvents, sel: np.ndarray, munis) -> None:
         n = int(sel.sum())
-        base = {"source_code": [source] * n, "area_code": munis[ev.muni[sel]],
-                "month": [ym] * n, "iccs_code": ev.iccs[sel]}
+        base = {
+            "source_code": [source] * n,
+            "area_code": munis[ev.muni[sel]],
+            "month": [ym] * n,
+            "iccs_code": ev.iccs[sel],
+        }
         self._add("offences", base, list(base))
         hv = ev.has_victim[sel]
         vic = {k: np.asarray(v, dtype=object)[hv] for k, v in base.items()}
@@ -184,21 +249,41 @@ class _Truth:
 
     def deaths(self, ym: str, ev: MonthEvents, munis, police_delivered: np.ndarray) -> None:
         hom = np.isin(ev.type, [cat.TYPE_INDEX[k] for k in cat.HOMICIDE_TYPES])
-        t = pa.table({"area_code": munis[ev.muni[hom]], "month": [ym] * int(hom.sum()),
-                      "sex": np.where(ev.v_sex[hom] == 1, "female", "male"),
-                      "police": (ev.police & police_delivered)[hom].astype(np.int64),
-                      "forensic": ev.forensic[hom].astype(np.int64)})
+        t = pa.table(
+            {
+                "area_code": munis[ev.muni[hom]],
+                "month": [ym] * int(hom.sum()),
+                "sex": np.where(ev.v_sex[hom] == 1, "female", "male"),
+                "police": (ev.police & police_delivered)[hom].astype(np.int64),
+                "forensic": ev.forensic[hom].astype(np.int64),
+            }
+        )
         if t.num_rows:
             g = t.group_by(["area_code", "month", "sex"]).aggregate(
-                [([], "count_all"), ("police", "sum"), ("forensic", "sum")])
-            self.parts["deaths"].append(g.rename_columns(
-                ["area_code", "month", "sex", "true_deaths", "police_recorded",
-                 "forensic_recorded"]))
+                [([], "count_all"), ("police", "sum"), ("forensic", "sum")]
+            )
+            self.parts["deaths"].append(
+                g.rename_columns(
+                    [
+                        "area_code",
+                        "month",
+                        "sex",
+                        "true_deaths",
+                        "police_recorded",
+                        "forensic_recorded",
+                    ]
+                )
+            )
 
     def custody(self, ym: str, frame: dict) -> None:
         n = frame["id"].shape[0]
-        cols = {"area_code": frame["muni"], "month": [ym] * n, "iccs_code": frame["iccs"],
-                "custody_status": frame["status"], "sex": frame["v_sex"]}
+        cols = {
+            "area_code": frame["muni"],
+            "month": [ym] * n,
+            "iccs_code": frame["iccs"],
+            "custody_status": frame["status"],
+            "sex": frame["v_sex"],
+        }
         self._add("custody", cols, list(cols))
 
     def write(self, d: Path) -> None:
@@ -206,10 +291,12 @@ class _Truth:
             if not parts:
                 continue
             t = pa.concat_tables(parts)
-            keys = [c for c in t.column_names if c not in
-                    ("count", "true_deaths", "police_recorded", "forensic_recorded")]
-            t = t.group_by(keys).aggregate([(c, "sum") for c in t.column_names
-                                            if c not in keys])
+            keys = [
+                c
+                for c in t.column_names
+                if c not in ("count", "true_deaths", "police_recorded", "forensic_recorded")
+            ]
+            t = t.group_by(keys).aggregate([(c, "sum") for c in t.column_names if c not in keys])
             t = t.rename_columns([c.removesuffix("_sum") for c in t.column_names])
             t = t.sort_by([(k, "ascending") for k in keys])
             pq.write_table(t, d / f"{name}.parquet")
@@ -229,15 +316,25 @@ def _write_raw(source: str, table: pa.Table, path: Path) -> None:
     elif source == "policia_metropolitana":
         fmt.write_csv(table, path, delimiter=";", encoding="latin-1")
     elif source == "medicina_legal":
-        fmt.write_xlsx(table, path, "Defunciones", date_columns=("Fecha del hecho",),
-                       datetime_columns=("Fecha de ingreso",), int_columns=("Edad",))
+        fmt.write_xlsx(
+            table,
+            path,
+            "Defunciones",
+            date_columns=("Fecha del hecho",),
+            datetime_columns=("Fecha de ingreso",),
+            int_columns=("Edad",),
+        )
     else:
         fmt.write_jsonl(table, path, int_columns=("edad",))
 
 
-def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0,
-             years: tuple[int, ...] = DEFAULT_YEARS,
-             progress: Callable[[int, int], None] | None = None) -> GenerationResult:
+def generate(
+    out_dir: str | Path,
+    seed: int = DEFAULT_SEED,
+    scale: float = 1.0,
+    years: tuple[int, ...] = DEFAULT_YEARS,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerationResult:
     """Generate the demo country into ``out_dir`` (layout of contracts §3).
 
     Parameters
@@ -285,15 +382,21 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0,
         ev, ad = model.month(k)
         ctx = src.Context(country, people, ids, years[0] + k // 12)
         is_pm = country.muni_region[ev.muni] == 0
-        pm_delivered = (ev.police & is_pm) if (missing != ("policia_metropolitana", ym)) \
+        pm_delivered = (
+            (ev.police & is_pm)
+            if (missing != ("policia_metropolitana", ym))
             else np.zeros(len(ev), bool)
+        )
         frames = {
-            "policia_nacional": src.police_frame(ev, np.flatnonzero(ev.police & ~is_pm),
-                                                 "policia_nacional", ym, ctx),
-            "policia_metropolitana": src.police_frame(ev, np.flatnonzero(ev.police & is_pm),
-                                                      "policia_metropolitana", ym, ctx),
-            "medicina_legal": src.forensic_frame(ev, np.flatnonzero(ev.forensic), ym, ctx,
-                                                 np.random.default_rng([seed, 300, k])),
+            "policia_nacional": src.police_frame(
+                ev, np.flatnonzero(ev.police & ~is_pm), "policia_nacional", ym, ctx
+            ),
+            "policia_metropolitana": src.police_frame(
+                ev, np.flatnonzero(ev.police & is_pm), "policia_metropolitana", ym, ctx
+            ),
+            "medicina_legal": src.forensic_frame(
+                ev, np.flatnonzero(ev.forensic), ym, ctx, np.random.default_rng([seed, 300, k])
+            ),
             "penitenciario": src.prison_frame(ad, ym, ctx, model.facility_muni),
         }
         truth.deaths(ym, ev, munis, (ev.police & ~is_pm) | pm_delivered)
@@ -305,9 +408,11 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0,
             if s == "penitenciario":
                 truth.custody(ym, f)
             else:
-                sel = {"policia_nacional": ev.police & ~is_pm,
-                       "policia_metropolitana": ev.police & is_pm,
-                       "medicina_legal": ev.forensic}[s]
+                sel = {
+                    "policia_nacional": ev.police & ~is_pm,
+                    "policia_metropolitana": ev.police & is_pm,
+                    "medicina_legal": ev.forensic,
+                }[s]
                 truth.events(s, ym, ev, sel, munis)
             cdir = out / "canonical" / s / ym
             cdir.mkdir(parents=True, exist_ok=True)
@@ -325,9 +430,18 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0,
             _write_raw(s, raw, rdir / fname)
             offset = 1 if s == "penitenciario" else 2
             for d in defects:
-                defect_rows.append([s, f"raw/{s}/{fname}", d.row + offset, d.kind, d.external_id,
-                                    d.field, d.action,
-                                    "" if d.original_row is None else d.original_row + offset])
+                defect_rows.append(
+                    [
+                        s,
+                        f"raw/{s}/{fname}",
+                        d.row + offset,
+                        d.kind,
+                        d.external_id,
+                        d.field,
+                        d.action,
+                        "" if d.original_row is None else d.original_row + offset,
+                    ]
+                )
             st = stats[s]
             st["months"] += 1
             st["records"] += int(f["id"].shape[0])
@@ -341,37 +455,78 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0,
     truth.write(tdir)
     with open(tdir / "defects.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["source_code", "file", "row", "kind", "external_id", "field", "action",
-                    "original_row"])
+        w.writerow(
+            ["source_code", "file", "row", "kind", "external_id", "field", "action", "original_row"]
+        )
         w.writerows(sorted(defect_rows, key=lambda r: (r[1], r[2], r[3])))
     summaries = tuple(
-        SourceSummary(s.code, stats[s.code]["months"],
-                      (missing[1],) if missing[0] == s.code else (),
-                      stats[s.code]["records"], stats[s.code]["raw"], stats[s.code]["defects"])
-        for s in SOURCES)
-    (tdir / "summary.json").write_text(json.dumps({
-        "sources": [{"code": x.code, "months_delivered": x.months_delivered,
-                     "missing_months": list(x.missing_months), "records": x.records,
-                     "raw_rows": x.raw_rows, "defects": x.defects} for x in summaries],
-        "firearm_share_by_region": dict(zip(country.region_codes,
-                                            np.round(model.firearm_share, 4).tolist(),
-                                            strict=True)),
-    }, indent=1), encoding="utf-8")
-    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"
-                   and p.relative_to(out).parts[0] in _OUT_ENTRIES)
+        SourceSummary(
+            s.code,
+            stats[s.code]["months"],
+            (missing[1],) if missing[0] == s.code else (),
+            stats[s.code]["records"],
+            stats[s.code]["raw"],
+            stats[s.code]["defects"],
+        )
+        for s in SOURCES
+    )
+    (tdir / "summary.json").write_text(
+        json.dumps(
+            {
+                "sources": [
+                    {
+                        "code": x.code,
+                        "months_delivered": x.months_delivered,
+                        "missing_months": list(x.missing_months),
+                        "records": x.records,
+                        "raw_rows": x.raw_rows,
+                        "defects": x.defects,
+                    }
+                    for x in summaries
+                ],
+                "firearm_share_by_region": dict(
+                    zip(
+                        country.region_codes, np.round(model.firearm_share, 4).tolist(), strict=True
+                    )
+                ),
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    files = sorted(
+        p
+        for p in out.rglob("*")
+        if p.is_file() and p.name != "manifest.json" and p.relative_to(out).parts[0] in _OUT_ENTRIES
+    )
     manifest = {
-        "generator": "talaia.demo", "generator_version": GENERATOR_VERSION,
-        "country": COUNTRY_NAME, "seed": seed, "scale": scale, "years": list(years),
+        "generator": "talaia.demo",
+        "generator_version": GENERATOR_VERSION,
+        "country": COUNTRY_NAME,
+        "seed": seed,
+        "scale": scale,
+        "years": list(years),
         "person_key": "HMAC-SHA256 (hex) of the cédula under the demo secret "
-                      f"'{src.DEMO_SECRET.decode()}'",
-        "sources": [{"code": s.code, "agency_code": s.agency_code, "kind": s.kind,
-                     "expected_from": months[0], "expected_to": months[-1],
-                     "missing_months": [missing[1]] if missing[0] == s.code else []}
-                    for s in SOURCES],
-        "files": [{"path": p.relative_to(out).as_posix(), "bytes": p.stat().st_size,
-                   "sha256": _sha256(p)} for p in files],
+        f"'{src.DEMO_SECRET.decode()}'",
+        "sources": [
+            {
+                "code": s.code,
+                "agency_code": s.agency_code,
+                "kind": s.kind,
+                "expected_from": months[0],
+                "expected_to": months[-1],
+                "missing_months": [missing[1]] if missing[0] == s.code else [],
+            }
+            for s in SOURCES
+        ],
+        "files": [
+            {"path": p.relative_to(out).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p)}
+            for p in files
+        ],
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1),
-                                       encoding="utf-8")
-    return GenerationResult(out, seed, scale, years, summaries, len(files) + 1,
-                            len(country.areas), population)
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    return GenerationResult(
+        out, seed, scale, years, summaries, len(files) + 1, len(country.areas), population
+    )

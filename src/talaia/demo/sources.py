@@ -25,9 +25,13 @@ from talaia.records.schema import conform
 
 #: Secret of the demo's pseudonymization: person_key = HMAC-SHA256(DEMO_SECRET, cédula) hex.
 DEMO_SECRET = b"talaia-demo-secret"
-ID_PREFIX = {"policia_nacional": "D", "policia_metropolitana": "PM-", "medicina_legal": "IML-",
-             "penitenciario": "ING-"}
-_TYPE_CTX = np.array([t.context for t in cat.CRIME_TYPES] , dtype=object)
+ID_PREFIX = {
+    "policia_nacional": "D",
+    "policia_metropolitana": "PM-",
+    "medicina_legal": "IML-",
+    "penitenciario": "ING-",
+}
+_TYPE_CTX = np.array([t.context for t in cat.CRIME_TYPES], dtype=object)
 _TYPE_MOTIVE = np.array([t.motive for t in cat.CRIME_TYPES], dtype=object)
 
 
@@ -35,8 +39,9 @@ def _tok(values: tuple[str, ...]) -> np.ndarray:
     return np.asarray((*values, None), dtype=object)
 
 
-_LOC, _WEA, _REL, _OUT = (_tok(v) for v in (cat.LOCATIONS, cat.WEAPONS, cat.RELATIONSHIPS,
-                                              cat.OUTCOMES))
+_LOC, _WEA, _REL, _OUT = (
+    _tok(v) for v in (cat.LOCATIONS, cat.WEAPONS, cat.RELATIONSHIPS, cat.OUTCOMES)
+)
 _ATT = np.asarray(["attempted", "completed", "not_applicable"], dtype=object)
 _SEX = np.asarray(["male", "female"], dtype=object)
 
@@ -124,18 +129,29 @@ def police_frame(ev: MonthEvents, idx: np.ndarray, source: str, ym: str, ctx: Co
         motive = np.full(n, None, dtype=object)
     return {
         "id": make_ids(source, ym, np.arange(1, n + 1)),
-        "t": ev.t[idx], "day_prec": ev.day_precision[idx], "reported": ev.reported[idx],
+        "t": ev.t[idx],
+        "day_prec": ev.day_precision[idx],
+        "reported": ev.reported[idx],
         "bad_date": np.full(n, None, dtype=object),
         "muni": np.asarray(ctx.country.muni_codes, dtype=object)[ev.muni[idx]],
-        "x": ev.x[idx].copy(), "y": ev.y[idx].copy(),
-        "code": codes, "label": labels, "iccs": ev.iccs[idx],
-        "location": _LOC[ev.location[idx]], "weapon": _WEA[ev.weapon[idx]],
-        "attempted": _ATT[ev.attempted[idx]], "context": ctxt.astype(object),
-        "motive": motive.astype(object), "cyber": ev.cyber[idx],
-        "v_sex": _obj(_SEX[ev.v_sex[idx]], hv), "v_age": _obj(ev.v_age[idx], hv),
+        "x": ev.x[idx].copy(),
+        "y": ev.y[idx].copy(),
+        "code": codes,
+        "label": labels,
+        "iccs": ev.iccs[idx],
+        "location": _LOC[ev.location[idx]],
+        "weapon": _WEA[ev.weapon[idx]],
+        "attempted": _ATT[ev.attempted[idx]],
+        "context": ctxt.astype(object),
+        "motive": motive.astype(object),
+        "cyber": ev.cyber[idx],
+        "v_sex": _obj(_SEX[ev.v_sex[idx]], hv),
+        "v_age": _obj(ev.v_age[idx], hv),
         "v_cit": _obj(np.where(ev.v_foreign[idx], "foreign", "national"), hv),
-        "v_rel": _obj(_REL[ev.v_rel[idx]], hv), "v_outcome": _obj(_OUT[ev.v_outcome[idx]], hv),
-        "p_ced": ced, "p_key": pkey,
+        "v_rel": _obj(_REL[ev.v_rel[idx]], hv),
+        "v_outcome": _obj(_OUT[ev.v_outcome[idx]], hv),
+        "p_ced": ced,
+        "p_key": pkey,
         "p_sex": _obj(_SEX[ctx.people.sex[person]], hp),
         "p_age": _obj((ctx.year - ctx.people.birth_year[person]).astype(np.int64), hp),
         "p_cit": _obj(np.where(ctx.people.foreign[person], "foreign", "national"), hp),
@@ -143,26 +159,34 @@ def police_frame(ev: MonthEvents, idx: np.ndarray, source: str, ym: str, ctx: Co
     }
 
 
-def forensic_frame(ev: MonthEvents, idx: np.ndarray, ym: str, ctx: Context,
-                   rng: np.random.Generator) -> dict:
+def forensic_frame(
+    ev: MonthEvents, idx: np.ndarray, ym: str, ctx: Context, rng: np.random.Generator
+) -> dict:
     """Frame of the forensic service's death records (events ``idx``)."""
     types = ev.type[idx]
     n = idx.shape[0]
     traffic = types == cat.TYPE_INDEX["traffic_death"]
     codes = np.where(traffic, "MM-TRA", "MM-HOM").astype(object)
-    labels = np.array([cat.IML_CODES.codes[c] for c in ("MM-HOM", "MM-TRA")],
-                      dtype=object)[traffic.astype(int)]
+    labels = np.array([cat.IML_CODES.codes[c] for c in ("MM-HOM", "MM-TRA")], dtype=object)[
+        traffic.astype(int)
+    ]
     day_prec = ev.day_precision[idx] | (rng.random(n) < 0.3)
     t = np.where(day_prec, ev.t[idx].astype("datetime64[D]").astype("datetime64[s]"), ev.t[idx])
     admitted = t + (rng.exponential(10.0, n) * 3600 + 1800).astype("timedelta64[s]")
     return {
         "id": make_ids("medicina_legal", ym, np.arange(1, n + 1)),
-        "t": t, "day_prec": day_prec, "reported": admitted,
+        "t": t,
+        "day_prec": day_prec,
+        "reported": admitted,
         "bad_date": np.full(n, None, dtype=object),
         "muni": np.asarray(ctx.country.muni_codes, dtype=object)[ev.muni[idx]],
-        "code": codes, "label": labels, "iccs": ev.iccs[idx],
-        "location": _LOC[ev.location[idx]], "weapon": _WEA[ev.weapon[idx]],
-        "v_sex": _SEX[ev.v_sex[idx]].astype(object), "v_age": ev.v_age[idx].astype(object),
+        "code": codes,
+        "label": labels,
+        "iccs": ev.iccs[idx],
+        "location": _LOC[ev.location[idx]],
+        "weapon": _WEA[ev.weapon[idx]],
+        "v_sex": _SEX[ev.v_sex[idx]].astype(object),
+        "v_age": ev.v_age[idx].astype(object),
         "v_cit": np.where(ev.v_foreign[idx], "foreign", "national").astype(object),
     }
 
@@ -174,20 +198,24 @@ def prison_frame(ad: MonthAdmissions, ym: str, ctx: Context, facility_muni: np.n
     code = ad.code.astype(object)
     return {
         "id": make_ids("penitenciario", ym, np.arange(1, n + 1)),
-        "t": ad.t, "bad_date": np.full(n, None, dtype=object),
+        "t": ad.t,
+        "bad_date": np.full(n, None, dtype=object),
         "facility": np.array([f"CP{i + 1:02d}" for i in ad.facility], dtype=object),
         "muni": np.asarray(ctx.country.muni_codes, dtype=object)[facility_muni[ad.facility]],
-        "p_ced": ctx.ids.cedula(ad.person), "p_key": ctx.ids.key(ad.person),
+        "p_ced": ctx.ids.cedula(ad.person),
+        "p_key": ctx.ids.key(ad.person),
         "status": np.where(ad.pretrial, "pretrial", "sentenced").astype(object),
         "v_sex": _SEX[ctx.people.sex[ad.person]].astype(object),
         "v_age": (ctx.year - ctx.people.birth_year[ad.person]).astype(object),
         "v_cit": np.where(ctx.people.foreign[ad.person], "foreign", "national").astype(object),
-        "code": code, "label": np.array([cat.SPN_CODES.codes[c] for c in code], dtype=object),
+        "code": code,
+        "label": np.array([cat.SPN_CODES.codes[c] for c in code], dtype=object),
         "iccs": np.array([iccs_of[c] for c in code], dtype=object),
     }
 
 
 # -- canonical tables ---------------------------------------------------------------------------
+
 
 def _mapping_types(source: str) -> dict[tuple[str, str], str]:
     return {(r[0], r[2]): r[3] for r in cat.CODE_LISTS[source].crosswalk}
@@ -201,16 +229,21 @@ def canonical_tables(source: str, f: dict) -> dict[str, pa.Table]:
     """Canonical tables (contracts §1/§3) of a clean frame."""
     ids = f["id"]
     if source == "penitenciario":
-        t = pa.table({
-            "external_id": _arr(ids, pa.string()), "person_key": _arr(f["p_key"], pa.string()),
-            "facility_code": _arr(f["facility"], pa.string()),
-            "area_code": _arr(f["muni"], pa.string()), "admitted_at": _arr(f["t"]),
-            "custody_status": _arr(f["status"], pa.string()),
-            "sex": _arr(f["v_sex"], pa.string()), "age": _arr(f["v_age"], pa.int16()),
-            "citizenship": _arr(f["v_cit"], pa.string()),
-            "national_code": _arr(f["code"], pa.string()), "iccs_code": _arr(f["iccs"],
-                                                                             pa.string()),
-        })
+        t = pa.table(
+            {
+                "external_id": _arr(ids, pa.string()),
+                "person_key": _arr(f["p_key"], pa.string()),
+                "facility_code": _arr(f["facility"], pa.string()),
+                "area_code": _arr(f["muni"], pa.string()),
+                "admitted_at": _arr(f["t"]),
+                "custody_status": _arr(f["status"], pa.string()),
+                "sex": _arr(f["v_sex"], pa.string()),
+                "age": _arr(f["v_age"], pa.int16()),
+                "citizenship": _arr(f["v_cit"], pa.string()),
+                "national_code": _arr(f["code"], pa.string()),
+                "iccs_code": _arr(f["iccs"], pa.string()),
+            }
+        )
         return {"custody": conform(t, "custody")}
     n = ids.shape[0]
     has_xy = "x" in f
@@ -224,82 +257,148 @@ def canonical_tables(source: str, f: dict) -> dict[str, pa.Table]:
         "weapon": _arr(f["weapon"], pa.string()),
     }
     if has_xy:
-        inc.update({"lon": _arr(f["x"]), "lat": _arr(f["y"]),
-                    "attempted": _arr(f["attempted"], pa.string()),
-                    "situational_context": _arr(f["context"], pa.string()),
-                    "motive": _arr(f["motive"], pa.string()),
-                    "cyber_related": _arr(f["cyber"], pa.bool_())})
+        inc.update(
+            {
+                "lon": _arr(f["x"]),
+                "lat": _arr(f["y"]),
+                "attempted": _arr(f["attempted"], pa.string()),
+                "situational_context": _arr(f["context"], pa.string()),
+                "motive": _arr(f["motive"], pa.string()),
+                "cyber_related": _arr(f["cyber"], pa.bool_()),
+            }
+        )
     else:
         inc["attempted"] = pa.array(["completed"] * n, pa.string())
     off_ids = pc.binary_join_element_wise(_arr(ids, pa.string()), "-1", "")
     mt = _mapping_types(source)
-    off = pa.table({
-        "external_id": off_ids, "incident_ref": _arr(ids, pa.string()),
-        "national_code": _arr(f["code"], pa.string()),
-        "national_label": _arr(f["label"], pa.string()),
-        "iccs_code": _arr(f["iccs"], pa.string()),
-        "crosswalk_version": pa.array(np.ones(n, np.int32)),
-        "mapping_type": pa.array([mt[(c, i)] for c, i in zip(f["code"], f["iccs"], strict=True)]
-                                 if n else [], pa.string()),
-    })
+    off = pa.table(
+        {
+            "external_id": off_ids,
+            "incident_ref": _arr(ids, pa.string()),
+            "national_code": _arr(f["code"], pa.string()),
+            "national_label": _arr(f["label"], pa.string()),
+            "iccs_code": _arr(f["iccs"], pa.string()),
+            "crosswalk_version": pa.array(np.ones(n, np.int32)),
+            "mapping_type": pa.array(
+                [mt[(c, i)] for c, i in zip(f["code"], f["iccs"], strict=True)] if n else [],
+                pa.string(),
+            ),
+        }
+    )
     hv = ~np.equal(f["v_sex"], None)
     vids = _arr(ids[hv], pa.string())
-    vic = pa.table({
-        "external_id": pc.binary_join_element_wise(vids, "-V1", ""), "incident_ref": vids,
-        "offence_ref": pc.binary_join_element_wise(vids, "-1", ""),
-        "sex": _arr(f["v_sex"][hv], pa.string()), "age": _arr(f["v_age"][hv], pa.int16()),
-        "relationship": _arr(f["v_rel"][hv], pa.string()) if has_xy else None,
-        "citizenship": _arr(f["v_cit"][hv], pa.string()),
-        "outcome": (_arr(f["v_outcome"][hv], pa.string()) if has_xy
-                    else pa.array(["killed"] * int(hv.sum()), pa.string())),
-    } if has_xy else {
-        "external_id": pc.binary_join_element_wise(vids, "-V1", ""), "incident_ref": vids,
-        "offence_ref": pc.binary_join_element_wise(vids, "-1", ""),
-        "sex": _arr(f["v_sex"][hv], pa.string()), "age": _arr(f["v_age"][hv], pa.int16()),
-        "citizenship": _arr(f["v_cit"][hv], pa.string()),
-        "outcome": pa.array(["killed"] * int(hv.sum()), pa.string()),
-    })
-    out = {"incident": conform(pa.table(inc), "incident"), "offence": conform(off, "offence"),
-           "victim": conform(vic, "victim")}
+    vic = pa.table(
+        {
+            "external_id": pc.binary_join_element_wise(vids, "-V1", ""),
+            "incident_ref": vids,
+            "offence_ref": pc.binary_join_element_wise(vids, "-1", ""),
+            "sex": _arr(f["v_sex"][hv], pa.string()),
+            "age": _arr(f["v_age"][hv], pa.int16()),
+            "relationship": _arr(f["v_rel"][hv], pa.string()) if has_xy else None,
+            "citizenship": _arr(f["v_cit"][hv], pa.string()),
+            "outcome": (
+                _arr(f["v_outcome"][hv], pa.string())
+                if has_xy
+                else pa.array(["killed"] * int(hv.sum()), pa.string())
+            ),
+        }
+        if has_xy
+        else {
+            "external_id": pc.binary_join_element_wise(vids, "-V1", ""),
+            "incident_ref": vids,
+            "offence_ref": pc.binary_join_element_wise(vids, "-1", ""),
+            "sex": _arr(f["v_sex"][hv], pa.string()),
+            "age": _arr(f["v_age"][hv], pa.int16()),
+            "citizenship": _arr(f["v_cit"][hv], pa.string()),
+            "outcome": pa.array(["killed"] * int(hv.sum()), pa.string()),
+        }
+    )
+    out = {
+        "incident": conform(pa.table(inc), "incident"),
+        "offence": conform(off, "offence"),
+        "victim": conform(vic, "victim"),
+    }
     if has_xy:
         hp = ~np.equal(f["p_key"], None)
         pids = _arr(ids[hp], pa.string())
-        per = pa.table({
-            "external_id": pc.binary_join_element_wise(pids, "-P1", ""), "incident_ref": pids,
-            "offence_ref": pc.binary_join_element_wise(pids, "-1", ""),
-            "person_key": _arr(f["p_key"][hp], pa.string()),
-            "sex": _arr(f["p_sex"][hp], pa.string()), "age": _arr(f["p_age"][hp], pa.int16()),
-            "relationship": _arr(np.where(hv[hp], f["v_rel"][hp], None), pa.string()),
-            "citizenship": _arr(f["p_cit"][hp], pa.string()),
-            "recidivist": _arr(f["p_recid"][hp], pa.bool_()),
-        })
+        per = pa.table(
+            {
+                "external_id": pc.binary_join_element_wise(pids, "-P1", ""),
+                "incident_ref": pids,
+                "offence_ref": pc.binary_join_element_wise(pids, "-1", ""),
+                "person_key": _arr(f["p_key"][hp], pa.string()),
+                "sex": _arr(f["p_sex"][hp], pa.string()),
+                "age": _arr(f["p_age"][hp], pa.int16()),
+                "relationship": _arr(np.where(hv[hp], f["v_rel"][hp], None), pa.string()),
+                "citizenship": _arr(f["p_cit"][hp], pa.string()),
+                "recidivist": _arr(f["p_recid"][hp], pa.bool_()),
+            }
+        )
         out["perpetrator"] = conform(per, "perpetrator")
     else:
-        out["perpetrator"] = conform(pa.table({"external_id": pa.array([], pa.string()),
-                                               "incident_ref": pa.array([], pa.string())}),
-                                     "perpetrator")
+        out["perpetrator"] = conform(
+            pa.table(
+                {
+                    "external_id": pa.array([], pa.string()),
+                    "incident_ref": pa.array([], pa.string()),
+                }
+            ),
+            "perpetrator",
+        )
     return out
 
 
 # -- defects ------------------------------------------------------------------------------------
 
-DEFECT_KINDS = ("exact_duplicate", "near_duplicate", "impossible_date", "unknown_code",
-                "outside_country", "swapped_latlon", "missing_sex", "missing_age")
-DEFECT_RATE = {"exact_duplicate": 0.003, "near_duplicate": 0.003, "impossible_date": 0.001,
-               "unknown_code": 0.002, "outside_country": 0.001, "swapped_latlon": 0.001,
-               "missing_sex": 0.006, "missing_age": 0.008}
+DEFECT_KINDS = (
+    "exact_duplicate",
+    "near_duplicate",
+    "impossible_date",
+    "unknown_code",
+    "outside_country",
+    "swapped_latlon",
+    "missing_sex",
+    "missing_age",
+)
+DEFECT_RATE = {
+    "exact_duplicate": 0.003,
+    "near_duplicate": 0.003,
+    "impossible_date": 0.001,
+    "unknown_code": 0.002,
+    "outside_country": 0.001,
+    "swapped_latlon": 0.001,
+    "missing_sex": 0.006,
+    "missing_age": 0.008,
+}
 BLANKING = ("missing_sex", "missing_age")
 #: Raw column(s) a defect concerns, per source.
 RAW_FIELDS = {
-    "policia_nacional": {"v_sex": "victima_sexo", "v_age": "victima_edad", "date": "fecha_hecho",
-                         "code": "codigo_delito", "coordinates": "latitud,longitud"},
-    "policia_metropolitana": {"v_sex": "SEXO_VICTIMA", "v_age": "EDAD_VICTIMA",
-                              "date": "FECHA_HORA", "code": "ARTICULO",
-                              "coordinates": "COORD_X,COORD_Y"},
-    "medicina_legal": {"v_sex": "Sexo", "v_age": "Edad", "date": "Fecha del hecho",
-                       "code": "Manera de muerte"},
-    "penitenciario": {"v_sex": "sexo", "v_age": "edad", "date": "fecha_ingreso",
-                      "code": "delito_codigo"},
+    "policia_nacional": {
+        "v_sex": "victima_sexo",
+        "v_age": "victima_edad",
+        "date": "fecha_hecho",
+        "code": "codigo_delito",
+        "coordinates": "latitud,longitud",
+    },
+    "policia_metropolitana": {
+        "v_sex": "SEXO_VICTIMA",
+        "v_age": "EDAD_VICTIMA",
+        "date": "FECHA_HORA",
+        "code": "ARTICULO",
+        "coordinates": "COORD_X,COORD_Y",
+    },
+    "medicina_legal": {
+        "v_sex": "Sexo",
+        "v_age": "Edad",
+        "date": "Fecha del hecho",
+        "code": "Manera de muerte",
+    },
+    "penitenciario": {
+        "v_sex": "sexo",
+        "v_age": "edad",
+        "date": "fecha_ingreso",
+        "code": "delito_codigo",
+    },
 }
 
 
@@ -328,16 +427,16 @@ def _bad_date(source: str, t: np.datetime64) -> str:
     return f"{y}-{m:02d}-{d:02d}T{hm}:00"
 
 
-def inject_defects(source: str, ym: str, f: dict, rng: np.random.Generator, force: bool,
-                   country: Country) -> tuple[dict, list[Defect]]:
+def inject_defects(
+    source: str, ym: str, f: dict, rng: np.random.Generator, force: bool, country: Country
+) -> tuple[dict, list[Defect]]:
     """Copy of frame ``f`` with defects injected, and the list of defects.
 
     Injected rows are placed right after the row they copy; blanked fields stay in place.
     ``force`` adds one defect of every applicable kind (so each kind exists at any scale).
     """
     n = f["id"].shape[0]
-    kinds = [k for k in DEFECT_KINDS
-             if "x" in f or k not in ("outside_country", "swapped_latlon")]
+    kinds = [k for k in DEFECT_KINDS if "x" in f or k not in ("outside_country", "swapped_latlon")]
     if n == 0:
         return f, []
     g = {k: v.copy() for k, v in f.items()}
@@ -357,7 +456,7 @@ def inject_defects(source: str, ym: str, f: dict, rng: np.random.Generator, forc
     src = np.array([c[0] for c in copies], dtype=np.int64)
     extra = {k: v[src].copy() for k, v in g.items()}
     new_ids = make_ids(source, ym, np.arange(n + 1, n + 1 + m))
-    minx, miny, maxx, maxy = country.outline.bounds
+    minx, miny, _maxx, maxy = country.outline.bounds
     fields = []
     for j, (_r, kind) in enumerate(copies):
         if kind != "exact_duplicate":
@@ -392,17 +491,27 @@ def inject_defects(source: str, ym: str, f: dict, rng: np.random.Generator, forc
     pos = np.empty(n + m, dtype=np.int64)
     pos[order] = np.arange(n + m)
     names = RAW_FIELDS[source]
-    defects = [Defect(int(pos[r]), kind, str(out["id"][pos[r]]), names[col], "blank", None)
-               for r, kind, col in blanks]
+    defects = [
+        Defect(int(pos[r]), kind, str(out["id"][pos[r]]), names[col], "blank", None)
+        for r, kind, col in blanks
+    ]
     for j, (r, kind) in enumerate(copies):
-        defects.append(Defect(int(pos[n + j]), kind, str(out["id"][pos[n + j]]),
-                              names.get(fields[j], ""),
-                              "drop", int(pos[r])))
+        defects.append(
+            Defect(
+                int(pos[n + j]),
+                kind,
+                str(out["id"][pos[n + j]]),
+                names.get(fields[j], ""),
+                "drop",
+                int(pos[r]),
+            )
+        )
     defects.sort(key=lambda d: (d.row, d.kind))
     return out, defects
 
 
 # -- raw formatting -----------------------------------------------------------------------------
+
 
 def _labels(source: str, var: str, tokens: np.ndarray) -> pa.Array:
     m = RAW_LABELS[source][var]
@@ -429,41 +538,96 @@ def raw_table(source: str, f: dict) -> pa.Table:
     L = lambda var, col: _labels(source, var, f[col])  # noqa: E731
     bad = _arr(f["bad_date"], pa.string())
     if source == "policia_nacional":
-        hora = pc.if_else(_arr(f["day_prec"]), pa.scalar(None, pa.string()),
-                          _ts(f["t"], "%H:%M"))
-        cols = [f["id"], pc.coalesce(bad, _ts(f["t"], "%Y-%m-%d")), hora,
-                _ts(f["reported"], "%Y-%m-%d %H:%M:%S"), f["muni"], _str(f["y"]), _str(f["x"]),
-                f["code"], f["label"], L("attempted", "attempted"), L("location_type", "location"),
-                L("weapon", "weapon"), L("situational_context", "context"), L("motive", "motive"),
-                _bool(source, f["cyber"]), L("sex", "v_sex"), _str(f["v_age"], pa.int64()),
-                L("citizenship", "v_cit"), L("relationship", "v_rel"), L("outcome", "v_outcome"),
-                f["p_ced"], L("sex", "p_sex"), _str(f["p_age"], pa.int64()),
-                L("citizenship", "p_cit"), _bool(source, f["p_recid"])]
+        hora = pc.if_else(_arr(f["day_prec"]), pa.scalar(None, pa.string()), _ts(f["t"], "%H:%M"))
+        cols = [
+            f["id"],
+            pc.coalesce(bad, _ts(f["t"], "%Y-%m-%d")),
+            hora,
+            _ts(f["reported"], "%Y-%m-%d %H:%M:%S"),
+            f["muni"],
+            _str(f["y"]),
+            _str(f["x"]),
+            f["code"],
+            f["label"],
+            L("attempted", "attempted"),
+            L("location_type", "location"),
+            L("weapon", "weapon"),
+            L("situational_context", "context"),
+            L("motive", "motive"),
+            _bool(source, f["cyber"]),
+            L("sex", "v_sex"),
+            _str(f["v_age"], pa.int64()),
+            L("citizenship", "v_cit"),
+            L("relationship", "v_rel"),
+            L("outcome", "v_outcome"),
+            f["p_ced"],
+            L("sex", "p_sex"),
+            _str(f["p_age"], pa.int64()),
+            L("citizenship", "p_cit"),
+            _bool(source, f["p_recid"]),
+        ]
     elif source == "policia_metropolitana":
-        when = pc.if_else(_arr(f["day_prec"]), _ts(f["t"], "%d/%m/%Y"),
-                          _ts(f["t"], "%d/%m/%Y %H:%M"))
+        when = pc.if_else(
+            _arr(f["day_prec"]), _ts(f["t"], "%d/%m/%Y"), _ts(f["t"], "%d/%m/%Y %H:%M")
+        )
         comma = lambda a: pc.replace_substring(_str(a), ".", ",")  # noqa: E731
-        cols = [f["id"], pc.coalesce(bad, when), _ts(f["reported"], "%d/%m/%Y %H:%M"),
-                f["muni"], comma(f["x"]), comma(f["y"]), f["code"], f["label"],
-                L("location_type", "location"), L("weapon", "weapon"),
-                L("attempted", "attempted"), _bool(source, f["cyber"]), L("sex", "v_sex"),
-                _str(f["v_age"], pa.int64()), L("citizenship", "v_cit"),
-                L("relationship", "v_rel"), L("outcome", "v_outcome"), f["p_ced"],
-                L("sex", "p_sex"), _str(f["p_age"], pa.int64()), L("citizenship", "p_cit"),
-                _bool(source, f["p_recid"])]
+        cols = [
+            f["id"],
+            pc.coalesce(bad, when),
+            _ts(f["reported"], "%d/%m/%Y %H:%M"),
+            f["muni"],
+            comma(f["x"]),
+            comma(f["y"]),
+            f["code"],
+            f["label"],
+            L("location_type", "location"),
+            L("weapon", "weapon"),
+            L("attempted", "attempted"),
+            _bool(source, f["cyber"]),
+            L("sex", "v_sex"),
+            _str(f["v_age"], pa.int64()),
+            L("citizenship", "v_cit"),
+            L("relationship", "v_rel"),
+            L("outcome", "v_outcome"),
+            f["p_ced"],
+            L("sex", "p_sex"),
+            _str(f["p_age"], pa.int64()),
+            L("citizenship", "p_cit"),
+            _bool(source, f["p_recid"]),
+        ]
     elif source == "medicina_legal":
-        hora = pc.if_else(_arr(f["day_prec"]), pa.scalar(None, pa.string()),
-                          _ts(f["t"], "%H:%M"))
-        cols = [f["id"], pc.coalesce(bad, _ts(f["t"], "%Y-%m-%d")), hora,
-                _ts(f["reported"], "%Y-%m-%d %H:%M:%S"), f["muni"], f["code"], f["label"],
-                L("weapon", "weapon"), L("location_type", "location"), L("sex", "v_sex"),
-                _str(f["v_age"], pa.int64()), L("citizenship", "v_cit")]
+        hora = pc.if_else(_arr(f["day_prec"]), pa.scalar(None, pa.string()), _ts(f["t"], "%H:%M"))
+        cols = [
+            f["id"],
+            pc.coalesce(bad, _ts(f["t"], "%Y-%m-%d")),
+            hora,
+            _ts(f["reported"], "%Y-%m-%d %H:%M:%S"),
+            f["muni"],
+            f["code"],
+            f["label"],
+            L("weapon", "weapon"),
+            L("location_type", "location"),
+            L("sex", "v_sex"),
+            _str(f["v_age"], pa.int64()),
+            L("citizenship", "v_cit"),
+        ]
     else:
-        cols = [f["id"], f["p_ced"], pc.coalesce(bad, _ts(f["t"], "%Y-%m-%dT%H:%M:%S")),
-                f["facility"], f["muni"], L("custody_status", "status"), L("sex", "v_sex"),
-                _str(f["v_age"], pa.int64()), L("citizenship", "v_cit"), f["code"], f["label"]]
+        cols = [
+            f["id"],
+            f["p_ced"],
+            pc.coalesce(bad, _ts(f["t"], "%Y-%m-%dT%H:%M:%S")),
+            f["facility"],
+            f["muni"],
+            L("custody_status", "status"),
+            L("sex", "v_sex"),
+            _str(f["v_age"], pa.int64()),
+            L("citizenship", "v_cit"),
+            f["code"],
+            f["label"],
+        ]
     from talaia.demo.formats import RAW_COLUMNS
 
-    arrays = [c if isinstance(c, pa.Array | pa.ChunkedArray) else _arr(c, pa.string())
-              for c in cols]
+    arrays = [
+        c if isinstance(c, pa.Array | pa.ChunkedArray) else _arr(c, pa.string()) for c in cols
+    ]
     return pa.table(dict(zip(RAW_COLUMNS[source], arrays, strict=True)))

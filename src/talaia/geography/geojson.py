@@ -53,19 +53,21 @@ def areas_to_feature_collection(areas: Iterable[Area]) -> dict:
     """A GeoJSON FeatureCollection (as a dict) of ``areas``, in the order given."""
     features = []
     for a in areas:
-        features.append({
-            "type": "Feature",
-            "id": a.code,
-            "properties": {
-                "code": a.code,
-                "name": a.name,
-                "level": a.level,
-                "parent_code": a.parent_code,
-                "valid_from": a.valid_from.isoformat() if a.valid_from else None,
-                "valid_to": a.valid_to.isoformat() if a.valid_to else None,
-            },
-            "geometry": json.loads(shapely.to_geojson(a.geometry)),
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": a.code,
+                "properties": {
+                    "code": a.code,
+                    "name": a.name,
+                    "level": a.level,
+                    "parent_code": a.parent_code,
+                    "valid_from": a.valid_from.isoformat() if a.valid_from else None,
+                    "valid_to": a.valid_to.isoformat() if a.valid_to else None,
+                },
+                "geometry": json.loads(shapely.to_geojson(a.geometry)),
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -83,13 +85,15 @@ def areas_from_feature_collection(fc: dict) -> list[Area]:
             raise ValueError(f"feature {i}: missing or bad code/level ({exc})") from exc
         geom = geometry_from_geojson(json.dumps(feat.get("geometry")))
         vf, vt = props.get("valid_from"), props.get("valid_to")
-        out.append(Area(
-            code=code,
-            name=str(props.get("name") or code),
-            level=level,
-            parent_code=props.get("parent_code") or None,
-            geometry=geom,
-            valid_from=date.fromisoformat(vf) if vf else None,
-            valid_to=date.fromisoformat(vt) if vt else None,
-        ))
+        out.append(
+            Area(
+                code=code,
+                name=str(props.get("name") or code),
+                level=level,
+                parent_code=props.get("parent_code") or None,
+                geometry=geom,
+                valid_from=date.fromisoformat(vf) if vf else None,
+                valid_to=date.fromisoformat(vt) if vt else None,
+            )
+        )
     return out

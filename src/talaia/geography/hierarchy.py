@@ -7,10 +7,9 @@ up at once with NumPy (``np.searchsorted``) rather than a Python loop per record
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 
@@ -108,11 +107,13 @@ class AreaHierarchy:
 
     def rollup_map(self, level: int) -> Mapping[str, str]:
         """Mapping of every area at ``level`` or below to its ancestor at ``level``."""
-        return MappingProxyType({
-            c: self.ancestor(c, level)
-            for c, lv in zip(self.codes, self.levels, strict=True)
-            if lv >= level
-        })
+        return MappingProxyType(
+            {
+                c: self.ancestor(c, level)
+                for c, lv in zip(self.codes, self.levels, strict=True)
+                if lv >= level
+            }
+        )
 
     def rollup(self, codes: Sequence[str] | np.ndarray, level: int) -> np.ndarray:
         """Vectorized roll-up of many codes to their ancestors at ``level``.

@@ -71,7 +71,7 @@ class AreaIndex:
     def assign(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Area code of each point (object array), ``None`` outside every area."""
         idx = self.locate(lon, lat)
-        codes = np.asarray(self.codes + (None,), dtype=object)
+        codes = np.asarray((*self.codes, None), dtype=object)
         return codes[idx]  # -1 picks the trailing None
 
 

@@ -105,7 +105,8 @@ class Provenance:
 
 
 def _num(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    """Numeric column as float64 with NaN for NULL."""
+    return np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _flatten_ints(col: pa.ChunkedArray) -> tuple[int, ...]:

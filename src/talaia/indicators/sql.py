@@ -208,35 +208,47 @@ def _count_select(q: Query, flt: Filter, out: str, by: Sequence[str]) -> exp.Sel
                       _eq(_col("iso_week"), _col("iso_week", "pw")))
     else:
         on = _eq(_col("period_month"), _col("period_month", "pm"))
-    sel = sel.join(exp.to_table(key), on=on)
+    sel = sel.join(exp.to_table(key), on=on, copy=False)
     cond = _all([filter_condition(flt, q.kinds if flt is q.indicator.numerator else
                                   (q.source_kinds or flt.source_kind)), _area_filter(q, "f"),
                  q.source_filter("f")])
     if cond is not None:
-        sel = sel.where(cond)
+        sel = sel.where(cond, copy=False)
     groups = [_col("period", key)] + ([_col(f"area_l{q.level}")] if q.level else [])
     return sel.group_by(*groups, *[_col(b) for b in by])
 
 
 def _population_select(q: Query, by: Sequence[str]) -> exp.Select:
-    sel = exp.select(
-        exp.alias_(_col("period", "pm"), "period"),
+    # aggregate the population to (area key, year, breakdown) first, then spread over months
+    inner = exp.select(
         exp.alias_(_area_key(q, "p"), "area_code"),
+        exp.alias_(_col("year", "p"), "year"),
         *[exp.alias_(_col(b, "p"), b) for b in by],
-        exp.alias_(exp.Sum(this=exp.Mul(this=_col("population", "p"), expression=_col("w", "pm"))),
-                   "exposure"),
-        exp.alias_(exp.Count(this=exp.Distinct(expressions=[_col("period_month", "pm")])),
-                   "pop_months"),
+        exp.alias_(exp.Sum(this=_col("population", "p")), "population"),
     ).from_(exp.alias_(exp.to_table("population"), "p"))
-    sel = sel.join(exp.to_table("pm"), on=_eq(_col("year", "p"), _col("pop_year", "pm")))
     conds = [_area_filter(q, "p")]
     for name, values in q.indicator.denominator.population_where.items():
         conds.append(_values_in(_col(name, "p"), values))
     cond = _all(conds)
     if cond is not None:
-        sel = sel.where(cond)
-    groups = [_col("period", "pm")] + ([_col(f"area_l{q.level}", "p")] if q.level else [])
-    return sel.group_by(*groups, *[_col(b, "p") for b in by])
+        inner = inner.where(cond, copy=False)
+    inner = inner.group_by(
+        *([_col(f"area_l{q.level}", "p")] if q.level else []), _col("year", "p"),
+        *[_col(b, "p") for b in by], copy=False,
+    )
+    sel = exp.select(
+        exp.alias_(_col("period", "pm"), "period"),
+        exp.alias_(_col("area_code", "pa"), "area_code"),
+        *[exp.alias_(_col(b, "pa"), b) for b in by],
+        exp.alias_(exp.Sum(this=exp.Mul(this=_col("population", "pa"), expression=_col("w", "pm"))),
+                   "exposure"),
+        exp.alias_(exp.Count(this=exp.Distinct(expressions=[_col("period_month", "pm")])),
+                   "pop_months"),
+    ).from_(exp.alias_(inner.subquery(), "pa"))
+    sel = sel.join(exp.to_table("pm"), on=_eq(_col("year", "pa"), _col("pop_year", "pm")),
+                   copy=False)
+    return sel.group_by(_col("period", "pm"), _col("area_code", "pa"),
+                        *[_col(b, "pa") for b in by], copy=False)
 
 
 def _coverage_selects(q: Query) -> tuple[exp.Select, exp.Select]:
@@ -248,7 +260,7 @@ def _coverage_selects(q: Query) -> tuple[exp.Select, exp.Select]:
     cond = _all([_values_in(_col("source_kind"), q.kinds) if q.kinds else None,
                  _area_filter(q, "f"), q.source_filter("f")])
     if cond is not None:
-        fp = fp.where(cond)
+        fp = fp.where(cond, copy=False)
     delivered = _col("delivered", "sm")
     expected = exp.or_(_col("expected", "sm"), delivered.copy())
 
@@ -280,7 +292,7 @@ def _coverage_selects(q: Query) -> tuple[exp.Select, exp.Select]:
     cov_cond = _all([_values_in(_col("source_kind", "sm"), q.kinds) if q.kinds else None,
                      q.source_filter("sm")])
     if cov_cond is not None:
-        cov = cov.where(cov_cond)
+        cov = cov.where(cov_cond, copy=False)
     return fp, cov.group_by(_col("period", "pm"), _col("area_code", "fp"))
 
 
@@ -303,7 +315,7 @@ def build_statement(q: Query) -> exp.Select:
         areas = exp.select(exp.alias_(_col("area_code", "a"), "area_code")).from_(
             exp.alias_(exp.to_table("dim_area"), "a"))
         cond = _all([_eq(_col("level", "a"), _lit(q.level)), _area_filter(q, "a")])
-        areas = areas.where(cond)
+        areas = areas.where(cond, copy=False)
     ctes.append(("areas", areas))
     ctes.append(("num", _count_select(q, ind.numerator, "numerator", by)))
     den_kind = ind.denominator.kind
@@ -323,12 +335,12 @@ def build_statement(q: Query) -> exp.Select:
         exp.alias_(_col("period", "pr"), "period"), exp.alias_(_col("area_code", "ar"), "area_code"),
         *[exp.alias_(_col("v", f"b{i}"), b) for i, b in enumerate(by)],
     ).from_(exp.alias_(exp.select(_col("period", None)).distinct().from_("pm").subquery(), "pr"))
-    grid = grid.join(exp.alias_(exp.to_table("areas"), "ar"), join_type="cross")
+    grid = grid.join(exp.alias_(exp.to_table("areas"), "ar"), join_type="cross", copy=False)
     for i, b in enumerate(by):
         toks = tokens_of(b)
         if toks:
             sub = _values_cte(f"b{i}", ["v"], [(t,) for t in toks])
-            grid = grid.join(exp.alias_(sub.subquery(), f"b{i}"), join_type="cross")
+            grid = grid.join(exp.alias_(sub.subquery(), f"b{i}"), join_type="cross", copy=False)
     if by and not all(tokens_of(b) for b in by):
         grid = None  # breakdown without a known value list: keys come from the data only
     key_cols = ["period", "area_code", *by]
@@ -355,16 +367,16 @@ def build_statement(q: Query) -> exp.Select:
         _col("months_with_data", "cov"),
         _col("batch_ids", "cov"), _col("sources", "cov"),
     ).from_(exp.alias_(exp.to_table("keys"), "k"))
-    final = final.join(exp.to_table("num"), on=_on("num", by), join_type="left")
+    final = final.join(exp.to_table("num"), on=_on("num", by), join_type="left", copy=False)
     if den_kind != "none":
-        final = final.join(exp.to_table("den"), on=_on("den", den_by), join_type="left")
+        final = final.join(exp.to_table("den"), on=_on("den", den_by), join_type="left", copy=False)
     final = final.join(
         exp.to_table("cov"),
         on=exp.and_(_eq(_col("period", "k"), _col("period", "cov")),
                     _eq(_col("area_code", "k"), _col("area_code", "cov"))),
         join_type="left",
     )
-    final = final.order_by(*[_col(c, "k") for c in key_cols])
+    final = final.order_by(*[_col(c, "k") for c in key_cols], copy=False)
     for name, body in ctes:
-        final = final.with_(name, as_=body)
+        final = final.with_(name, as_=body, copy=False)
     return final

@@ -56,12 +56,14 @@ class AreaLookup:
     ) -> AreaLookup:
         """Build from parallel lists; geometries as GeoJSON text (WGS84) or ``None``."""
         folded = [fold(n) if n else None for n in names]
-        table = pa.table({
-            "code": pa.array(codes, pa.string()),
-            "name": pa.array(names, pa.string()),
-            "level": pa.array(levels, pa.int32()),
-            "name_folded": pa.array(folded, pa.string()),
-        })
+        table = pa.table(
+            {
+                "code": pa.array(codes, pa.string()),
+                "name": pa.array(names, pa.string()),
+                "level": pa.array(levels, pa.int32()),
+                "name_folded": pa.array(folded, pa.string()),
+            }
+        )
         geoms = []
         for c, lv, g in zip(codes, levels, geometries, strict=True):
             if g:
@@ -70,8 +72,10 @@ class AreaLookup:
         if geoms:
             b = shapely.bounds(np.array([g for _, _, g in geoms], dtype=object))
             bounds = (
-                float(b[:, 0].min()), float(b[:, 1].min()),
-                float(b[:, 2].max()), float(b[:, 3].max()),
+                float(b[:, 0].min()),
+                float(b[:, 1].min()),
+                float(b[:, 2].max()),
+                float(b[:, 3].max()),
             )
         return cls(table, bounds, {}, tuple(geoms))
 
@@ -125,7 +129,9 @@ def read_area_geojson(
         src = CRS.from_user_input(crs)
         if not _same_datum_degrees(src):
             tr = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
-            garr = shapely.transform(garr, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+            garr = shapely.transform(
+                garr, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+            )
     texts = [shapely.to_geojson(g) for g in garr]
     lookup = AreaLookup.from_rows(codes, names, [level] * len(codes), texts)
     rows = [

@@ -24,9 +24,9 @@ No Python loop runs per row except the HMAC over distinct identifiers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -40,9 +40,20 @@ from talaia.records.schema import TABLES
 from talaia.records.vocab import VOCABULARIES
 
 _BOOL_DEFAULT = {
-    "true": "true", "1": "true", "si": "true", "s": "true", "yes": "true", "y": "true",
-    "verdadero": "true", "sim": "true",
-    "false": "false", "0": "false", "no": "false", "n": "false", "falso": "false", "nao": "false",
+    "true": "true",
+    "1": "true",
+    "si": "true",
+    "s": "true",
+    "yes": "true",
+    "y": "true",
+    "verdadero": "true",
+    "sim": "true",
+    "false": "false",
+    "0": "false",
+    "no": "false",
+    "n": "false",
+    "falso": "false",
+    "nao": "false",
 }
 
 
@@ -136,15 +147,19 @@ def _timestamp(expr: str, spec: FieldSpec) -> tuple[str, str]:
             timed.append(f"({e} IS NOT NULL AND length({expr}) > 10)")
         elif f == "excel_serial":
             d = f"TRY_CAST({expr} AS DOUBLE)"
-            e = (f"CASE WHEN {d} BETWEEN 1 AND 2958465 THEN TIMESTAMP '1899-12-30' + "
-                 f"to_microseconds(CAST(round({d} * 86400) * 1000000 AS BIGINT)) END")
+            e = (
+                f"CASE WHEN {d} BETWEEN 1 AND 2958465 THEN TIMESTAMP '1899-12-30' + "
+                f"to_microseconds(CAST(round({d} * 86400) * 1000000 AS BIGINT)) END"
+            )
             parts.append(e)
             timed.append(f"({e} IS NOT NULL AND {d} <> floor({d}))")
         elif f in ("epoch_ms", "epoch_s"):
             mul = 1000 if f == "epoch_ms" else 1000000
-            e = (f"CASE WHEN TRY_CAST({expr} AS BIGINT) BETWEEN -1e13 AND 1e13 * "
-                 f"{1 if f == 'epoch_ms' else 0.001} THEN make_timestamp(TRY_CAST({expr} AS "
-                 f"BIGINT) * {mul}) END")
+            e = (
+                f"CASE WHEN TRY_CAST({expr} AS BIGINT) BETWEEN -1e13 AND 1e13 * "
+                f"{1 if f == 'epoch_ms' else 0.001} THEN make_timestamp(TRY_CAST({expr} AS "
+                f"BIGINT) * {mul}) END"
+            )
             parts.append(e)
             timed.append(f"{e} IS NOT NULL")
     ts = parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
@@ -170,8 +185,7 @@ def parse_sql(profile: SourceProfile, columns: list[str]) -> str:
             ts, timed = _timestamp(raw, spec)
             if spec.time_column:
                 t = f"NULLIF(trim({q(spec.time_column)}), '')"
-                tt = (f"try_strptime({t}, [{', '.join(lit(f) for f in spec.time_formats)}])"
-                      "::TIME")
+                tt = f"try_strptime({t}, [{', '.join(lit(f) for f in spec.time_formats)}])::TIME"
                 val = f"CASE WHEN {t} IS NULL THEN {ts} ELSE CAST({ts} AS DATE) + {tt} END"
                 timed = f"({t} IS NOT NULL AND {tt} IS NOT NULL)"
                 ok = f"({raw} IS NULL OR {ts} IS NOT NULL) AND ({t} IS NULL OR {tt} IS NOT NULL)"
@@ -246,12 +260,16 @@ def locate_and_pseudonymize(
             x, y = tr.transform(x, y)
             x = np.where(np.isfinite(x), x, np.nan)
             y = np.where(np.isfinite(y), y, np.nan)
-            tbl = tbl.set_column(tbl.column_names.index(lon_c), lon_c, pa.array(x, from_pandas=True))
-            tbl = tbl.set_column(tbl.column_names.index(lat_c), lat_c, pa.array(y, from_pandas=True))
+            tbl = tbl.set_column(
+                tbl.column_names.index(lon_c), lon_c, pa.array(x, from_pandas=True)
+            )
+            tbl = tbl.set_column(
+                tbl.column_names.index(lat_c), lat_c, pa.array(y, from_pandas=True)
+            )
         if profile.area.method == "point" and areas is not None:
             codes = areas.locate(x, y, profile.area.level)
             tbl = tbl.append_column("v:area", pa.array(codes, pa.string()))
-    for name, spec in profile.fields.items():
+    for name, _spec in profile.fields.items():
         if name.endswith(".person_key"):
             col = "v:" + name
             tbl = tbl.set_column(tbl.column_names.index(col), col, hmac_hex(tbl[col], secret))
@@ -259,8 +277,10 @@ def locate_and_pseudonymize(
 
 
 def _reason(field: str, column: str | None, value: str, rule: str) -> str:
-    return (f"{{'field': {lit(field)}, 'column': {lit(column)}, 'value': "
-            f"CAST({value} AS VARCHAR), 'rule': {lit(rule)}}}")
+    return (
+        f"{{'field': {lit(field)}, 'column': {lit(column)}, 'value': "
+        f"CAST({value} AS VARCHAR), 'rule': {lit(rule)}}}"
+    )
 
 
 _PARSE_RULE = {
@@ -285,17 +305,19 @@ def validate_sql(profile: SourceProfile, ctx: ChunkContext, area_join: str) -> s
         table, _, c = name.partition(".")
         required = spec.required or not TABLES[table].field(c).nullable
         if required:
-            rules.append(
-                f"CASE WHEN {r} IS NULL THEN {_reason(name, col, 'NULL', 'required')} END"
-            )
+            rules.append(f"CASE WHEN {r} IS NULL THEN {_reason(name, col, 'NULL', 'required')} END")
         elif spec.values and not spec.required:
             pass
         if c == "age":
-            rules.append(f"CASE WHEN {v} NOT BETWEEN 0 AND 120 THEN "
-                         f"{_reason(name, col, r, 'age_out_of_range')} END")
+            rules.append(
+                f"CASE WHEN {v} NOT BETWEEN 0 AND 120 THEN "
+                f"{_reason(name, col, r, 'age_out_of_range')} END"
+            )
         if typ == pa.timestamp("s") and c != "released_at":
-            rules.append(f"CASE WHEN {v} > TIMESTAMP '{ctx.now:%Y-%m-%d %H:%M:%S}' THEN "
-                         f"{_reason(name, col, r, 'date_in_future')} END")
+            rules.append(
+                f"CASE WHEN {v} > TIMESTAMP '{ctx.now:%Y-%m-%d %H:%M:%S}' THEN "
+                f"{_reason(name, col, r, 'date_in_future')} END"
+            )
             if ctx.period and c in ("occurred_from", "admitted_at"):
                 a, b = ctx.period
                 rules.append(
@@ -304,8 +326,10 @@ def validate_sql(profile: SourceProfile, ctx: ChunkContext, area_join: str) -> s
                 )
     if "incident.occurred_to" in profile.fields:
         a, b = q("v:incident.occurred_from"), q("v:incident.occurred_to")
-        rules.append(f"CASE WHEN {b} < {a} THEN "
-                     f"{_reason('incident.occurred_to', None, b, 'range_reversed')} END")
+        rules.append(
+            f"CASE WHEN {b} < {a} THEN "
+            f"{_reason('incident.occurred_to', None, b, 'range_reversed')} END"
+        )
     lon, lat = q("v:incident.lon"), q("v:incident.lat")
     has_pt = "incident.lon" in profile.fields and "incident.lat" in profile.fields
     if has_pt:
@@ -326,33 +350,44 @@ def validate_sql(profile: SourceProfile, ctx: ChunkContext, area_join: str) -> s
     # area
     area_field = "custody.area_code" if profile.record == "custody" else "incident.area_code"
     if profile.area.method == "point":
-        pair = (f"concat_ws(' ', {q('r:incident.lon')}, {q('r:incident.lat')})" if has_pt
-                else "NULL")
-        rules.append(f"CASE WHEN {q('v:area')} IS NULL AND {lon} IS NOT NULL THEN "
-                     f"{_reason(area_field, None, pair, 'area_not_found')} END")
-        rules.append(f"CASE WHEN {lon} IS NULL OR {lat} IS NULL THEN "
-                     f"{_reason(area_field, None, 'NULL', 'required')} END")
+        pair = f"concat_ws(' ', {q('r:incident.lon')}, {q('r:incident.lat')})" if has_pt else "NULL"
+        rules.append(
+            f"CASE WHEN {q('v:area')} IS NULL AND {lon} IS NOT NULL THEN "
+            f"{_reason(area_field, None, pair, 'area_not_found')} END"
+        )
+        rules.append(
+            f"CASE WHEN {lon} IS NULL OR {lat} IS NULL THEN "
+            f"{_reason(area_field, None, 'NULL', 'required')} END"
+        )
     else:
         raw = f"NULLIF(trim({q(area_col)}), '')"
-        rules.append(f"CASE WHEN {raw} IS NULL THEN "
-                     f"{_reason(area_field, area_col, 'NULL', 'required')} END")
-        rules.append(f"CASE WHEN {raw} IS NOT NULL AND a.n IS NULL THEN "
-                     f"{_reason(area_field, area_col, raw, 'area_unknown')} END")
-        rules.append(f"CASE WHEN a.n > 1 THEN "
-                     f"{_reason(area_field, area_col, raw, 'area_ambiguous')} END")
+        rules.append(
+            f"CASE WHEN {raw} IS NULL THEN {_reason(area_field, area_col, 'NULL', 'required')} END"
+        )
+        rules.append(
+            f"CASE WHEN {raw} IS NOT NULL AND a.n IS NULL THEN "
+            f"{_reason(area_field, area_col, raw, 'area_unknown')} END"
+        )
+        rules.append(
+            f"CASE WHEN a.n > 1 THEN {_reason(area_field, area_col, raw, 'area_ambiguous')} END"
+        )
     code_field = "custody.national_code" if profile.record == "custody" else "offence.national_code"
     if ctx.national_codes is not None and code_field in profile.fields:
         codes = ", ".join(lit(c) for c in ctx.national_codes) or "NULL"
         v = q("v:" + code_field)
-        rules.append(f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN ({codes}) THEN "
-                     f"{_reason(code_field, profile.fields[code_field].column, v, 'code_unmapped')}"
-                     " END")
+        rules.append(
+            f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN ({codes}) THEN "
+            f"{_reason(code_field, profile.fields[code_field].column, v, 'code_unmapped')}"
+            " END"
+        )
     if code_field in profile.fields:
         v = q("v:" + code_field)
         col = lit(profile.fields[code_field].column)
-        rules.append(f"CASE WHEN {q('c:reason')} IS NOT NULL AND {v} IS NOT NULL THEN "
-                     f"{{'field': {lit(code_field)}, 'column': {col}, 'value': "
-                     f"CAST({v} AS VARCHAR), 'rule': {q('c:reason')}}} END")
+        rules.append(
+            f"CASE WHEN {q('c:reason')} IS NOT NULL AND {v} IS NOT NULL THEN "
+            f"{{'field': {lit(code_field)}, 'column': {col}, 'value': "
+            f"CAST({v} AS VARCHAR), 'rule': {q('c:reason')}}} END"
+        )
     reasons = f"list_filter([{', '.join(rules)}], lambda x: x IS NOT NULL)"
     return f"SELECT p.*, {area_join}, {reasons} AS reasons FROM parsed p {_area_from(profile)}"
 
@@ -364,15 +399,20 @@ def _area_from(profile: SourceProfile) -> str:
     pre = lit(profile.area.code_prefix)
     lvl = f"WHERE level = {profile.area.level}" if profile.area.level else ""
     if profile.area.method == "code":
-        return (f"LEFT JOIN (SELECT code AS a_code, count(*) OVER (PARTITION BY code) AS n "
-                f"FROM areas {lvl}) a ON a.a_code = {pre} || {raw}")
+        return (
+            f"LEFT JOIN (SELECT code AS a_code, count(*) OVER (PARTITION BY code) AS n "
+            f"FROM areas {lvl}) a ON a.a_code = {pre} || {raw}"
+        )
     key = _folded(raw)
     if profile.area.aliases:
-        cases = " ".join(f"WHEN {lit(fold(k))} THEN {lit(fold(v))}"
-                         for k, v in profile.area.aliases.items())
+        cases = " ".join(
+            f"WHEN {lit(fold(k))} THEN {lit(fold(v))}" for k, v in profile.area.aliases.items()
+        )
         key = f"COALESCE(CASE {key} {cases} END, {key})"
-    return (f"LEFT JOIN (SELECT name_folded, min(code) AS a_code, count(*) AS n FROM areas "
-            f"{lvl} GROUP BY name_folded) a ON a.name_folded = {key}")
+    return (
+        f"LEFT JOIN (SELECT name_folded, min(code) AS a_code, count(*) AS n FROM areas "
+        f"{lvl} GROUP BY name_folded) a ON a.name_folded = {key}"
+    )
 
 
 def area_select(profile: SourceProfile) -> str:

@@ -97,7 +97,8 @@ def _classify(tbl: pa.Table, profile: SourceProfile, cw: CrosswalkRef | None) ->
     date_f = "v:custody.admitted_at" if profile.record == "custody" else "v:incident.occurred_from"
     cols = {
         "national_code": tbl["v:" + code_field],
-        "date": pc.cast(tbl[date_f], pa.date32()) if date_f in tbl.column_names
+        "date": pc.cast(tbl[date_f], pa.date32())
+        if date_f in tbl.column_names
         else pa.nulls(n, pa.date32()),
     }
     for f in cw.crosswalk.fields():  # type: ignore[attr-defined]
@@ -186,13 +187,16 @@ def prepare(
     if areas is not None:
         con.register("areas", areas.table)
     else:
-        con.execute("CREATE TABLE areas(code VARCHAR, name VARCHAR, level INT, name_folded VARCHAR)")
+        con.execute(
+            "CREATE TABLE areas(code VARCHAR, name VARCHAR, level INT, name_folded VARCHAR)"
+        )
     con.execute("CREATE TABLE seen(k UHUGEINT, row BIGINT, batch_id BIGINT)")
     con.execute("CREATE TABLE idcount(h VARCHAR, n BIGINT)")
     if prior_keys is not None and prior_keys.num_rows:
         con.register("prior", prior_keys)
-        con.execute("INSERT INTO seen SELECT md5_number(concat_ws(chr(31), e)), NULL, batch_id "
-                    "FROM prior")
+        con.execute(
+            "INSERT INTO seen SELECT md5_number(concat_ws(chr(31), e)), NULL, batch_id FROM prior"
+        )
         con.unregister("prior")
     pii = set(profile.personal_identifiers)
     ext_field = "custody.external_id" if profile.record == "custody" else "incident.external_id"
@@ -203,8 +207,13 @@ def prepare(
     rows_read = 0
     columns: list[str] = []
     reader = FileReader(
-        path, profile.format, encoding=profile.encoding, delimiter=profile.delimiter,
-        quote=profile.quote, sheet=profile.sheet, header_row=profile.header_row,
+        path,
+        profile.format,
+        encoding=profile.encoding,
+        delimiter=profile.delimiter,
+        quote=profile.quote,
+        sheet=profile.sheet,
+        header_row=profile.header_row,
         chunk_rows=chunk_rows,
     )
     parse = validate = ""
@@ -225,21 +234,36 @@ def prepare(
             if patches:
                 chunk = _apply_patches(chunk, patches)
             rows_read += chunk.num_rows
-            out = normalize_chunk(con, chunk, profile, ctx, areas, parse, validate,
-                                  classify=lambda t: _classify(t, profile, crosswalk))
+            out = normalize_chunk(
+                con,
+                chunk,
+                profile,
+                ctx,
+                areas,
+                parse,
+                validate,
+                classify=lambda t: _classify(t, profile, crosswalk),
+            )
             con.register("norm", out)
             raw_cols = [c for c in columns if c not in pii]
-            raw_json = "to_json(struct_pack(" + ", ".join(
-                f"{q(c)} := {q(c)}" for c in raw_cols) + "))" if raw_cols else "'{}'"
-            quarantined.append(con.sql(
-                f"SELECT __row AS row_number, {raw_json} AS raw, to_json(reasons) AS reasons "
-                "FROM norm WHERE len(reasons) > 0"
-            ).to_arrow_table())
+            raw_json = (
+                "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in raw_cols) + "))"
+                if raw_cols
+                else "'{}'"
+            )
+            quarantined.append(
+                con.sql(
+                    f"SELECT __row AS row_number, {raw_json} AS raw, to_json(reasons) AS reasons "
+                    "FROM norm WHERE len(reasons) > 0"
+                ).to_arrow_table()
+            )
             # external ids: delivered, or derived from the row's content + its occurrence
             if ext_field in profile.fields:
                 ext = q("v:" + ext_field)
-                con.execute(f"CREATE OR REPLACE TEMP TABLE good AS SELECT *, {ext} AS __ext "
-                            "FROM norm WHERE len(reasons) = 0")
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE good AS SELECT *, {ext} AS __ext "
+                    "FROM norm WHERE len(reasons) = 0"
+                )
             else:
                 used = sorted(profile.columns_used() - pii) or ["__row"]
                 h = f"md5(concat_ws(chr(31), {', '.join(q(c) for c in used)}))"
@@ -249,11 +273,11 @@ def prepare(
                     f"{h} AS __h, row_number() OVER (PARTITION BY {h} ORDER BY __row) AS __n "
                     "FROM norm WHERE len(reasons) = 0) g LEFT JOIN idcount c ON c.h = g.__h"
                 )
+                con.execute("INSERT INTO idcount SELECT __h, count(*) FROM good GROUP BY __h")
                 con.execute(
-                    "INSERT INTO idcount SELECT __h, count(*) FROM good GROUP BY __h"
+                    "CREATE OR REPLACE TEMP TABLE idc2 AS SELECT h, sum(n) AS n "
+                    "FROM idcount GROUP BY h"
                 )
-                con.execute("CREATE OR REPLACE TEMP TABLE idc2 AS SELECT h, sum(n) AS n "
-                            "FROM idcount GROUP BY h")
                 con.execute("DELETE FROM idcount; INSERT INTO idcount SELECT * FROM idc2")
             con.unregister("norm")
             con.execute(
@@ -261,13 +285,15 @@ def prepare(
                 f"row_number() OVER (PARTITION BY {_key_expr(profile)} ORDER BY __row) AS __kn "
                 "FROM good"
             )
-            dups.append(con.sql(
-                "SELECT g.__row AS row_number, g.__ext AS external_id, "
-                "CASE WHEN g.__kn > 1 THEN (SELECT min(__row) FROM keyed f WHERE f.__k = g.__k) "
-                "ELSE s.row END AS first_row, s.batch_id AS earlier_batch "
-                "FROM keyed g LEFT JOIN (SELECT k, min(row) AS row, min(batch_id) AS batch_id "
-                "FROM seen GROUP BY k) s ON s.k = g.__k WHERE g.__kn > 1 OR s.k IS NOT NULL"
-            ).to_arrow_table())
+            dups.append(
+                con.sql(
+                    "SELECT g.__row AS row_number, g.__ext AS external_id, "
+                    "CASE WHEN g.__kn > 1 THEN (SELECT min(__row) FROM keyed f WHERE f.__k = g.__k) "
+                    "ELSE s.row END AS first_row, s.batch_id AS earlier_batch "
+                    "FROM keyed g LEFT JOIN (SELECT k, min(row) AS row, min(batch_id) AS batch_id "
+                    "FROM seen GROUP BY k) s ON s.k = g.__k WHERE g.__kn > 1 OR s.k IS NOT NULL"
+                ).to_arrow_table()
+            )
             new = con.sql(
                 "SELECT * EXCLUDE (__k, __kn) FROM keyed g WHERE g.__kn = 1 AND NOT EXISTS "
                 "(SELECT 1 FROM seen s WHERE s.k = g.__k) ORDER BY g.__row"
@@ -278,14 +304,25 @@ def prepare(
             )
             accepted.append(_canonical_flat(new, profile))
             if profile.near_duplicates and "v:incident.lon" in new.column_names:
-                near_rows.append(new.select(["__row", "v:incident.lon", "v:incident.lat",
-                                             "v:incident.occurred_from", "v:offence.national_code"]
-                                            if "v:offence.national_code" in new.column_names
-                                            else ["__row"]))
+                near_rows.append(
+                    new.select(
+                        [
+                            "__row",
+                            "v:incident.lon",
+                            "v:incident.lat",
+                            "v:incident.occurred_from",
+                            "v:offence.national_code",
+                        ]
+                        if "v:offence.national_code" in new.column_names
+                        else ["__row"]
+                    )
+                )
             if progress:
                 progress(rows_read, 0)
         if not columns:
-            raise DataError(f"{path.name}: a header but no data rows / encabezado sin filas de datos")
+            raise DataError(
+                f"{path.name}: a header but no data rows / encabezado sin filas de datos"
+            )
         rejects = reader.rejects()
         renumber = reader.record_numbers
         encoding = reader.encoding
@@ -310,11 +347,23 @@ def prepare(
         period = _infer_period(tables, profile)
     extra = sorted(set(columns) - profile.columns_used())
     return PreparedBatch(
-        source=profile.source, file_name=path.name, file_hash=fhash, encoding=encoding,
-        columns=tuple(columns), extra_columns=tuple(extra), period=period, tables=tables,
-        quarantine=quarantine, duplicates=duplicates, near_duplicates=near, rows_read=rows_read,
-        rows_accepted=n_acc, rows_quarantined=n_q, rows_duplicate=n_d,
-        profile_version=profile.profile_version, profile_hash=profile.profile_hash,
+        source=profile.source,
+        file_name=path.name,
+        file_hash=fhash,
+        encoding=encoding,
+        columns=tuple(columns),
+        extra_columns=tuple(extra),
+        period=period,
+        tables=tables,
+        quarantine=quarantine,
+        duplicates=duplicates,
+        near_duplicates=near,
+        rows_read=rows_read,
+        rows_accepted=n_acc,
+        rows_quarantined=n_q,
+        rows_duplicate=n_d,
+        profile_version=profile.profile_version,
+        profile_hash=profile.profile_hash,
     )
 
 
@@ -336,12 +385,18 @@ def _apply_patches(chunk: pa.Table, patches: dict[int, dict[str, str | None]]) -
 
 
 def _empty_q() -> pa.Table:
-    return pa.table({"row_number": pa.array([], pa.int64()), "raw": pa.array([], pa.string()),
-                     "reasons": pa.array([], pa.string())})
+    return pa.table(
+        {
+            "row_number": pa.array([], pa.int64()),
+            "raw": pa.array([], pa.string()),
+            "reasons": pa.array([], pa.string()),
+        }
+    )
 
 
-def _renumber(t: pa.Table, fn: Callable[[np.ndarray], np.ndarray],
-              cols: tuple[str, ...] = ("row_number",)) -> pa.Table:
+def _renumber(
+    t: pa.Table, fn: Callable[[np.ndarray], np.ndarray], cols: tuple[str, ...] = ("row_number",)
+) -> pa.Table:
     for c in cols:
         v = t[c]
         mask = pc.is_null(v).to_numpy(zero_copy_only=False)
@@ -364,17 +419,36 @@ def _reject_rows(rejects, columns, pii, profile) -> pa.Table:  # type: ignore[no
             if name not in pii:
                 raw[name] = v
         raws.append(json.dumps(raw, ensure_ascii=False))
-        reasons.append(json.dumps([{"field": None, "column": None,
-                                    "value": f"{len(parts)} fields / {len(columns)} columns",
-                                    "rule": "malformed_row", "detail": why}], ensure_ascii=False))
-    return pa.table({"row_number": pa.array([r[0] for r in rejects], pa.int64()),
-                     "raw": pa.array(raws, pa.string()), "reasons": pa.array(reasons, pa.string())})
+        reasons.append(
+            json.dumps(
+                [
+                    {
+                        "field": None,
+                        "column": None,
+                        "value": f"{len(parts)} fields / {len(columns)} columns",
+                        "rule": "malformed_row",
+                        "detail": why,
+                    }
+                ],
+                ensure_ascii=False,
+            )
+        )
+    return pa.table(
+        {
+            "row_number": pa.array([r[0] for r in rejects], pa.int64()),
+            "raw": pa.array(raws, pa.string()),
+            "reasons": pa.array(reasons, pa.string()),
+        }
+    )
 
 
 def _canonical_flat(new: pa.Table, profile: SourceProfile) -> pa.Table:
     """Keep only what the canonical tables need, named ``table.column``."""
-    cols: dict[str, pa.ChunkedArray] = {"__row": new["__row"], "__ext": new["__ext"],
-                                        "__area": new["__area"]}
+    cols: dict[str, pa.ChunkedArray] = {
+        "__row": new["__row"],
+        "__ext": new["__ext"],
+        "__area": new["__area"],
+    }
     for name in new.column_names:
         if name.startswith("v:") and name != "v:area":
             cols[name[2:]] = new[name]
@@ -386,8 +460,11 @@ def _canonical_flat(new: pa.Table, profile: SourceProfile) -> pa.Table:
 def _split_tables(flat: pa.Table | None, profile: SourceProfile) -> dict[str, pa.Table]:
     """Build the canonical tables from accepted flat rows (one row = one incident with one
     offence, and a victim / perpetrator when any of its fields is known)."""
-    names = ["custody"] if profile.record == "custody" else ["incident", "offence", "victim",
-                                                            "perpetrator"]
+    names = (
+        ["custody"]
+        if profile.record == "custody"
+        else ["incident", "offence", "victim", "perpetrator"]
+    )
     if flat is None or flat.num_rows == 0:
         return {n: TABLES[n].empty_table() for n in names}
     n = flat.num_rows
@@ -408,31 +485,47 @@ def _split_tables(flat: pa.Table | None, profile: SourceProfile) -> dict[str, pa
         c["area_code"] = flat["__area"]
         if col("c:iccs_code") is not None:
             c["iccs_code"] = flat["c:iccs_code"]
-        return {"custody": conform(pa.table({k: v for k, v in c.items() if v is not None}),
-                                   "custody")}
+        return {
+            "custody": conform(pa.table({k: v for k, v in c.items() if v is not None}), "custody")
+        }
     inc = {f.name: col("incident." + f.name) for f in TABLES["incident"]}
     inc["external_id"] = ext
     inc["area_code"] = flat["__area"]
-    for var in ("situational_context", "motive", "weapon", "location_type", "attempted",
-                "cyber_related"):
+    for var in (
+        "situational_context",
+        "motive",
+        "weapon",
+        "location_type",
+        "attempted",
+        "cyber_related",
+    ):
         inc[var] = sets(var, inc[var])
-    out = {"incident": conform(pa.table({k: v for k, v in inc.items() if v is not None}),
-                               "incident")}
+    out = {
+        "incident": conform(pa.table({k: v for k, v in inc.items() if v is not None}), "incident")
+    }
     off_id = col("offence.external_id")
     if off_id is None:
         off_id = pc.binary_join_element_wise(ext, pa.scalar("-o1"), "")
-    off = {"external_id": off_id, "incident_ref": ext,
-           "national_code": col("offence.national_code"),
-           "national_label": col("offence.national_label"),
-           "iccs_code": col("c:iccs_code"), "crosswalk_version": col("c:version"),
-           "mapping_type": col("c:mapping_type")}
+    off = {
+        "external_id": off_id,
+        "incident_ref": ext,
+        "national_code": col("offence.national_code"),
+        "national_label": col("offence.national_label"),
+        "iccs_code": col("c:iccs_code"),
+        "crosswalk_version": col("c:version"),
+        "mapping_type": col("c:mapping_type"),
+    }
     if off["national_code"] is not None:
-        out["offence"] = conform(pa.table({k: v for k, v in off.items() if v is not None}),
-                                 "offence")
+        out["offence"] = conform(
+            pa.table({k: v for k, v in off.items() if v is not None}), "offence"
+        )
     for person, suffix in (("victim", "-v1"), ("perpetrator", "-p1")):
-        fields = [f.name for f in TABLES[person]
-                  if f.name not in ("external_id", "incident_ref", "offence_ref")
-                  and col(f"{person}.{f.name}") is not None]
+        fields = [
+            f.name
+            for f in TABLES[person]
+            if f.name not in ("external_id", "incident_ref", "offence_ref")
+            and col(f"{person}.{f.name}") is not None
+        ]
         if not fields:
             continue
         known = None
@@ -442,8 +535,11 @@ def _split_tables(flat: pa.Table | None, profile: SourceProfile) -> dict[str, pa
         pid = col(f"{person}.external_id")
         if pid is None:
             pid = pc.binary_join_element_wise(ext, pa.scalar(suffix), "")
-        t = {"external_id": pid, "incident_ref": ext,
-             "offence_ref": off_id if "offence" in out else None}
+        t = {
+            "external_id": pid,
+            "incident_ref": ext,
+            "offence_ref": off_id if "offence" in out else None,
+        }
         t.update({f: flat[f"{person}.{f}"] for f in fields})
         tbl = pa.table({k: v for k, v in t.items() if v is not None}).filter(known)
         out[person] = conform(tbl, person)
@@ -452,8 +548,9 @@ def _split_tables(flat: pa.Table | None, profile: SourceProfile) -> dict[str, pa
 
 
 def _infer_period(tables: dict[str, pa.Table], profile: SourceProfile):  # type: ignore[no-untyped-def]
-    t, c = ("custody", "admitted_at") if profile.record == "custody" else ("incident",
-                                                                          "occurred_from")
+    t, c = (
+        ("custody", "admitted_at") if profile.record == "custody" else ("incident", "occurred_from")
+    )
     if t not in tables or tables[t].num_rows == 0:
         return None
     mm = pc.min_max(tables[t][c]).as_py()
@@ -464,17 +561,23 @@ def _infer_period(tables: dict[str, pa.Table], profile: SourceProfile):  # type:
 
 
 def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore[no-untyped-def]
-    empty = pa.table({"row_a": pa.array([], pa.int64()), "row_b": pa.array([], pa.int64()),
-                      "metres": pa.array([], pa.float64()), "minutes": pa.array([], pa.float64())})
+    empty = pa.table(
+        {
+            "row_a": pa.array([], pa.int64()),
+            "row_b": pa.array([], pa.int64()),
+            "metres": pa.array([], pa.float64()),
+            "minutes": pa.array([], pa.float64()),
+        }
+    )
     if not parts or not profile.near_duplicates or parts[0].num_columns < 5:
         return empty
     t = pa.concat_tables(parts)
     con.register("nd", t)
     tol = profile.near_duplicates
     res = con.sql(f"""
-        WITH p AS (SELECT __row AS r, {q('v:incident.lon')} AS x, {q('v:incident.lat')} AS y,
-                   epoch({q('v:incident.occurred_from')}) AS t,
-                   {q('v:offence.national_code')} AS c FROM nd WHERE {q('v:incident.lon')} IS NOT NULL)
+        WITH p AS (SELECT __row AS r, {q("v:incident.lon")} AS x, {q("v:incident.lat")} AS y,
+                   epoch({q("v:incident.occurred_from")}) AS t,
+                   {q("v:offence.national_code")} AS c FROM nd WHERE {q("v:incident.lon")} IS NOT NULL)
         SELECT a.r AS row_a, b.r AS row_b,
                6371008.8 * sqrt(power(radians(b.x - a.x) * cos(radians((a.y + b.y) / 2)), 2)
                                 + power(radians(b.y - a.y), 2)) AS metres,

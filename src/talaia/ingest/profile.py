@@ -176,7 +176,11 @@ class SourceProfile(_Model):
             raise ValueError("a custody profile maps only custody.* fields")
         if self.record == "incident" and "custody" in tables:
             raise ValueError("an incident profile cannot map custody.* fields")
-        if self.format in ("csv", "tsv") and self.delimiter is not None and len(self.delimiter) != 1:
+        if (
+            self.format in ("csv", "tsv")
+            and self.delimiter is not None
+            and len(self.delimiter) != 1
+        ):
             raise ValueError("delimiter must be one character")
         for f in self.formats_used():
             if "%" not in f and f not in SPECIAL_DATE_FORMATS:
@@ -233,7 +237,5 @@ def load_profile(path: str | Path) -> tuple[SourceProfile, Path]:
     try:
         return SourceProfile.model_validate(data), path.parent
     except ValidationError as exc:
-        msgs = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        msgs = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise UserInputError(f"{path}: invalid profile / perfil no válido: {msgs}") from None

@@ -270,7 +270,9 @@ class FileReader:
             width = len(header)
             while width and header[width - 1] is None:
                 width -= 1
-            self.columns = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(header[:width])]
+            self.columns = [
+                _cell_text(h) or f"column_{i + 1}" for i, h in enumerate(header[:width])
+            ]
             _check_header(self.path, self.columns)
             buf: list[tuple] = []
             nums: list[int] = []
@@ -283,8 +285,11 @@ class FileReader:
                     if len(r) > width and any(v is not None for v in r[width:]):
                         extra = [_cell_text(v) for v in r]
                         self._rejects.append(
-                            (rownum, json.dumps(extra, ensure_ascii=False),
-                             "TOO MANY COLUMNS: values beyond the header")
+                            (
+                                rownum,
+                                json.dumps(extra, ensure_ascii=False),
+                                "TOO MANY COLUMNS: values beyond the header",
+                            )
                         )
                         continue
                     buf.append(tuple(r[:width]) + (None,) * (width - len(r)))
@@ -363,7 +368,9 @@ class FileReader:
             c = g.get("coordinates") if g.get("type") == "Point" else None
             xs.append(c[0] if c else None)
             ys.append(c[1] if c else None)
-        rows = [tuple(p.get(c) for c in cols) + (x, y) for p, x, y in zip(props, xs, ys, strict=True)]
+        rows = [
+            (*tuple(p.get(c) for c in cols), x, y) for p, x, y in zip(props, xs, ys, strict=True)
+        ]
         for i in range(0, max(len(rows), 1), self.chunk_rows):
             part = rows[i : i + self.chunk_rows]
             if part:
@@ -392,8 +399,7 @@ class FileReader:
             x = np.where(is_pt, shapely.get_x(pts), np.nan)
             y = np.where(is_pt, shapely.get_y(pts), np.nan)
             out = [
-                tuple(v for j, v in enumerate(r) if j != gi) + (
-                    None if np.isnan(a) else float(a), None if np.isnan(b) else float(b))
+                (*tuple(v for j, v in enumerate(r) if j != gi), None if np.isnan(a) else float(a), None if np.isnan(b) else float(b))
                 for r, a, b in zip(rows, x, y, strict=True)
             ]
             yield _rows_to_table(self.columns, out, list(range(start, start + len(out))))

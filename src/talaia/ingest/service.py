@@ -12,6 +12,7 @@ refresh (when the warehouse is available). The delivered file is archived under
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -64,12 +65,16 @@ def parse_period(text_: str | None) -> tuple[dt.date, dt.date] | None:
         y, m = (int(p) for p in text_.split("-"))
         first = dt.date(y, m, 1)
     except ValueError:
-        raise UserInputError(f"period {text_!r}: use YYYY-MM or YYYY / use AAAA-MM o AAAA") from None
+        raise UserInputError(
+            f"period {text_!r}: use YYYY-MM or YYYY / use AAAA-MM o AAAA"
+        ) from None
     nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return first, nxt - dt.timedelta(days=1)
 
 
-def _resolve_profile(engine: Engine, source: str | None, profile: str | Path | SourceProfile | None):  # type: ignore[no-untyped-def]
+def _resolve_profile(
+    engine: Engine, source: str | None, profile: str | Path | SourceProfile | None
+):  # type: ignore[no-untyped-def]
     if isinstance(profile, SourceProfile):
         return profile, Path.cwd()
     if profile is not None:
@@ -82,15 +87,14 @@ def _resolve_profile(engine: Engine, source: str | None, profile: str | Path | S
         path = find_profile(source)
         if path is None:
             with engine.connect() as c:
-                row = c.execute(text("SELECT profile FROM source WHERE code = :s"),
-                                {"s": source}).first()
+                row = c.execute(
+                    text("SELECT profile FROM source WHERE code = :s"), {"s": source}
+                ).first()
             if row is None or not row[0]:
                 raise NotFoundError(f"source {source!r}: no profile / sin perfil; use --profile")
             import yaml
 
-            from talaia.ingest.profile import SourceProfile as SP
-
-            return SP.model_validate(yaml.safe_load(row[0])), Path.cwd()
+            return SourceProfile.model_validate(yaml.safe_load(row[0])), Path.cwd()
         prof, folder = load_profile(path)
     if source is not None and source != prof.source:
         raise UserInputError(
@@ -102,8 +106,10 @@ def _resolve_profile(engine: Engine, source: str | None, profile: str | Path | S
 def _ensure_source(engine: Engine, prof: SourceProfile) -> None:
     with engine.begin() as c:
         if c.execute(text("SELECT 1 FROM source WHERE code = :s"), {"s": prof.source}).first():
-            c.execute(text("UPDATE source SET profile = :p WHERE code = :s"),
-                      {"p": json.dumps(prof.model_dump(mode="json")), "s": prof.source})
+            c.execute(
+                text("UPDATE source SET profile = :p WHERE code = :s"),
+                {"p": json.dumps(prof.model_dump(mode="json")), "s": prof.source},
+            )
             return
         info = prof.source_info
         if info is None:
@@ -111,37 +117,61 @@ def _ensure_source(engine: Engine, prof: SourceProfile) -> None:
                 f"source {prof.source!r} is not registered and the profile has no source_info / "
                 "la fuente no está registrada"
             )
-        if not c.execute(text("SELECT 1 FROM agency WHERE code = :a"),
-                         {"a": info.agency_code}).first():
-            c.execute(text("INSERT INTO agency(code, name, kind) VALUES (:a, :n, :k)"),
-                      {"a": info.agency_code, "n": info.agency_name, "k": info.kind})
+        if not c.execute(
+            text("SELECT 1 FROM agency WHERE code = :a"), {"a": info.agency_code}
+        ).first():
+            c.execute(
+                text("INSERT INTO agency(code, name, kind) VALUES (:a, :n, :k)"),
+                {"a": info.agency_code, "n": info.agency_name, "k": info.kind},
+            )
         c.execute(
-            text("INSERT INTO source(code, agency_code, kind, name, profile, crosswalk_code) "
-                 "VALUES (:s, :a, :k, :n, :p, :c)"),
-            {"s": prof.source, "a": info.agency_code, "k": info.kind, "n": info.name,
-             "p": json.dumps(prof.model_dump(mode="json")), "c": prof.source},
+            text(
+                "INSERT INTO source(code, agency_code, kind, name, profile, crosswalk_code) "
+                "VALUES (:s, :a, :k, :n, :p, :c)"
+            ),
+            {
+                "s": prof.source,
+                "a": info.agency_code,
+                "k": info.kind,
+                "n": info.name,
+                "p": json.dumps(prof.model_dump(mode="json")),
+                "c": prof.source,
+            },
         )
 
 
 def _areas(engine: Engine, prof: SourceProfile, folder: Path) -> AreaLookup:
     spec = prof.area
     if spec.file:
-        lookup, rows = read_area_geojson((folder / spec.file).resolve(), spec.code_property,
-                                         spec.name_property, spec.level, spec.code_prefix)
+        lookup, rows = read_area_geojson(
+            (folder / spec.file).resolve(),
+            spec.code_property,
+            spec.name_property,
+            spec.level,
+            spec.code_prefix,
+        )
         with engine.begin() as c:
             have = {r[0] for r in c.execute(text("SELECT code FROM area"))}
             new = [r for r in rows if r["code"] not in have]
             if new:
-                c.execute(text("INSERT INTO area(code, name, level, parent_code, geometry) "
-                               "VALUES (:code, :name, :level, :parent_code, :geometry)"), new)
+                c.execute(
+                    text(
+                        "INSERT INTO area(code, name, level, parent_code, geometry) "
+                        "VALUES (:code, :name, :level, :parent_code, :geometry)"
+                    ),
+                    new,
+                )
         return lookup
     with engine.connect() as c:
         rows = c.execute(text("SELECT code, name, level, geometry FROM area")).all()
-    return AreaLookup.from_rows([r[0] for r in rows], [r[1] for r in rows],
-                                [r[2] for r in rows], [r[3] for r in rows])
+    return AreaLookup.from_rows(
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]
+    )
 
 
-def _crosswalk(engine: Engine, prof: SourceProfile, folder: Path, user: str | None) -> CrosswalkRef | None:
+def _crosswalk(
+    engine: Engine, prof: SourceProfile, folder: Path, user: str | None
+) -> CrosswalkRef | None:
     if not prof.crosswalk:
         return None
     from talaia.classification.validation import validate_file
@@ -153,8 +183,9 @@ def _crosswalk(engine: Engine, prof: SourceProfile, folder: Path, user: str | No
         if rep.crosswalk is None:
             errs = "; ".join(str(i) for i in rep.issues if i.severity == "error")[:500]
             raise DataError(f"{path}: crosswalk has errors / tabla con errores: {errs}")
-        version = save_version(engine, prof.source, rep.crosswalk.rows, path.name, rep.file_hash,
-                               loaded_by=user)
+        version = save_version(
+            engine, prof.source, rep.crosswalk.rows, path.name, rep.file_hash, loaded_by=user
+        )
         return CrosswalkRef(rep.crosswalk, version)
     stored = get_version(engine, prof.crosswalk)
     return CrosswalkRef(stored.crosswalk, stored.version)
@@ -165,8 +196,10 @@ def _prior_keys(engine: Engine, prof: SourceProfile, period) -> pa.Table | None:
     if tuple(prof.natural_key) not in (("incident.external_id",), ("custody.external_id",)):
         return None
     table = prof.natural_key[0].split(".")[0]
-    sql = (f"SELECT r.external_id, r.batch_id FROM {table} r JOIN batch b ON b.id = r.batch_id "
-           "WHERE b.source_code = :s AND b.status NOT IN ('superseded', 'rejected')")
+    sql = (
+        f"SELECT r.external_id, r.batch_id FROM {table} r JOIN batch b ON b.id = r.batch_id "
+        "WHERE b.source_code = :s AND b.status NOT IN ('superseded', 'rejected')"
+    )
     params: dict = {"s": prof.source}
     if period is not None:
         sql += " AND NOT (b.period_start = :a AND b.period_end = :b)"
@@ -175,25 +208,43 @@ def _prior_keys(engine: Engine, prof: SourceProfile, period) -> pa.Table | None:
         rows = c.execute(text(sql), params).all()
     if not rows:
         return None
-    return pa.table({"e": pa.array([r[0] for r in rows], pa.string()),
-                     "batch_id": pa.array([r[1] for r in rows], pa.int64())})
+    return pa.table(
+        {
+            "e": pa.array([r[0] for r in rows], pa.string()),
+            "batch_id": pa.array([r[1] for r in rows], pa.int64()),
+        }
+    )
 
 
 def _already(engine: Engine, source: str, fhash: str) -> int | None:
     with engine.connect() as c:
-        r = c.execute(text("SELECT id FROM batch WHERE source_code = :s AND file_hash = :h AND "
-                           "status NOT IN ('superseded', 'rejected') ORDER BY id DESC"),
-                      {"s": source, "h": fhash}).first()
+        r = c.execute(
+            text(
+                "SELECT id FROM batch WHERE source_code = :s AND file_hash = :h AND "
+                "status NOT IN ('superseded', 'rejected') ORDER BY id DESC"
+            ),
+            {"s": source, "h": fhash},
+        ).first()
     return int(r[0]) if r else None
 
 
-def _audit(engine: Engine, user: str | None, action: str, batch_id: int | None, detail: dict) -> None:
+def _audit(
+    engine: Engine, user: str | None, action: str, batch_id: int | None, detail: dict
+) -> None:
     with engine.begin() as c:
-        c.execute(text("INSERT INTO audit_event(at, username, action, object_type, object_id, "
-                       "detail) VALUES (:at, :u, :a, 'batch', :o, :d)"),
-                  {"at": dt.datetime.now().replace(microsecond=0), "u": user, "a": action,
-                   "o": None if batch_id is None else str(batch_id),
-                   "d": json.dumps(detail, default=str)})
+        c.execute(
+            text(
+                "INSERT INTO audit_event(at, username, action, object_type, object_id, "
+                "detail) VALUES (:at, :u, :a, 'batch', :o, :d)"
+            ),
+            {
+                "at": dt.datetime.now().replace(microsecond=0),
+                "u": user,
+                "a": action,
+                "o": None if batch_id is None else str(batch_id),
+                "d": json.dumps(detail, default=str),
+            },
+        )
 
 
 def ingest_file(
@@ -229,43 +280,94 @@ def ingest_file(
     fhash = file_hash or file_sha256(path)
     same = _already(engine, prof.source, fhash)
     if same is not None:
-        return IngestResult("unchanged", prof.source, path.name, fhash, same, None, None,
-                            0, 0, 0, 0, 0, report={"message": f"already loaded as batch {same}"})
+        return IngestResult(
+            "unchanged",
+            prof.source,
+            path.name,
+            fhash,
+            same,
+            None,
+            None,
+            0,
+            0,
+            0,
+            0,
+            0,
+            report={"message": f"already loaded as batch {same}"},
+        )
     _ensure_source(engine, prof)
     areas = _areas(engine, prof, folder)
     cw = _crosswalk(engine, prof, folder, user)
     secret = get_settings().resolved_secret_key()
-    prep = prepare(path, prof, areas=areas, crosswalk=cw, secret=secret, period=per,
-                   prior_keys=_prior_keys(engine, prof, per), now=now, patches=patches,
-                   progress=progress)
+    prep = prepare(
+        path,
+        prof,
+        areas=areas,
+        crosswalk=cw,
+        secret=secret,
+        period=per,
+        prior_keys=_prior_keys(engine, prof, per),
+        now=now,
+        patches=patches,
+        progress=progress,
+    )
     prep = PreparedBatch(**{**prep.__dict__, "file_hash": fhash})
     report = build_report(prep, user)
     share = prep.rows_quarantined / prep.rows_read if prep.rows_read else 1.0
     if prep.rows_accepted == 0 or share > prof.max_quarantined_share or prep.period is None:
         report["status"] = "rejected"
-        _audit(engine, user, "batch.rejected", None,
-               {"source": prof.source, "file": path.name, "file_hash": fhash,
-                "rows_read": prep.rows_read, "rows_quarantined": prep.rows_quarantined})
+        _audit(
+            engine,
+            user,
+            "batch.rejected",
+            None,
+            {
+                "source": prof.source,
+                "file": path.name,
+                "file_hash": fhash,
+                "rows_read": prep.rows_read,
+                "rows_quarantined": prep.rows_quarantined,
+            },
+        )
         return _result("rejected", prep, None, (), report)
     from talaia.store.batches import BatchPayload, write_batch
 
     payload = BatchPayload(
-        source_code=prof.source, period_start=prep.period[0], period_end=prep.period[1],
-        tables=prep.tables, file_name=path.name, file_hash=fhash, quarantine=prep.quarantine,
-        rows_read=prep.rows_read, rows_accepted=prep.rows_accepted,
-        rows_quarantined=prep.rows_quarantined, rows_duplicate=prep.rows_duplicate,
-        loaded_by=user, received_at=dt.datetime.now().replace(microsecond=0),
+        source_code=prof.source,
+        period_start=prep.period[0],
+        period_end=prep.period[1],
+        tables=prep.tables,
+        file_name=path.name,
+        file_hash=fhash,
+        quarantine=prep.quarantine,
+        rows_read=prep.rows_read,
+        rows_accepted=prep.rows_accepted,
+        rows_quarantined=prep.rows_quarantined,
+        rows_duplicate=prep.rows_duplicate,
+        loaded_by=user,
+        received_at=dt.datetime.now().replace(microsecond=0),
         report=json.dumps(report, default=str, ensure_ascii=False),
     )
     res = write_batch(engine, payload)
     if res.outcome == "unchanged":
         return _result("unchanged", prep, res.batch_id, (), report)
     _archive(path, fhash)
-    _audit(engine, user, "batch.loaded", res.batch_id,
-           {"source": prof.source, "file": path.name, "file_hash": fhash,
+    _audit(
+        engine,
+        user,
+        "batch.loaded",
+        res.batch_id,
+        {
+            "source": prof.source,
+            "file": path.name,
+            "file_hash": fhash,
             "period": [str(prep.period[0]), str(prep.period[1])],
-            "supersedes": list(res.superseded_ids), "rows_accepted": prep.rows_accepted,
-            "profile_version": prof.profile_version, "profile_hash": prof.profile_hash})
+            "supersedes": list(res.superseded_ids),
+            "rows_accepted": prep.rows_accepted,
+            "profile_version": prof.profile_version,
+            "profile_hash": prof.profile_hash,
+        },
+    )
     for old in res.superseded_ids:
         _audit(engine, user, "batch.superseded", old, {"by": res.batch_id})
     if refresh_warehouse:
@@ -275,9 +377,22 @@ def ingest_file(
 
 def _result(outcome, prep: PreparedBatch, batch_id, superseded, report) -> IngestResult:  # type: ignore[no-untyped-def]
     a, b = prep.period or (None, None)
-    return IngestResult(outcome, prep.source, prep.file_name, prep.file_hash, batch_id, a, b,
-                        prep.rows_read, prep.rows_accepted, prep.rows_quarantined,
-                        prep.rows_duplicate, prep.near_duplicates.num_rows, superseded, report)
+    return IngestResult(
+        outcome,
+        prep.source,
+        prep.file_name,
+        prep.file_hash,
+        batch_id,
+        a,
+        b,
+        prep.rows_read,
+        prep.rows_accepted,
+        prep.rows_quarantined,
+        prep.rows_duplicate,
+        prep.near_duplicates.num_rows,
+        superseded,
+        report,
+    )
 
 
 def _archive(path: Path, fhash: str) -> None:
@@ -295,10 +410,8 @@ def _refresh(engine: Engine, batch_id: int) -> None:
         return
     fn = getattr(refresh, "refresh", refresh)
     if callable(fn):
-        try:
+        with contextlib.suppress(TypeError):
             fn(engine)
-        except TypeError:
-            pass
 
 
 def resubmit(
@@ -314,15 +427,22 @@ def resubmit(
     source and period (the earlier batch is superseded, kept, and audited).
     """
     with engine.connect() as c:
-        b = c.execute(text("SELECT source_code, file_name, file_hash, period_start, period_end "
-                           "FROM batch WHERE id = :i"), {"i": batch_id}).first()
+        b = c.execute(
+            text(
+                "SELECT source_code, file_name, file_hash, period_start, period_end "
+                "FROM batch WHERE id = :i"
+            ),
+            {"i": batch_id},
+        ).first()
     if b is None:
         raise NotFoundError(f"batch {batch_id} not found / lote no encontrado")
     src = get_settings().data_dir / "deliveries"
     orig = next(iter(src.glob(f"{b[2]}.*")), None) if src.exists() else None
     if orig is None:
-        raise NotFoundError(f"batch {batch_id}: the delivered file is not archived / "
-                            "el archivo entregado no está archivado")
+        raise NotFoundError(
+            f"batch {batch_id}: the delivered file is not archived / "
+            "el archivo entregado no está archivado"
+        )
     ps, pe = b[3], b[4]
     ps = ps if isinstance(ps, dt.date) else dt.date.fromisoformat(str(ps))
     pe = pe if isinstance(pe, dt.date) else dt.date.fromisoformat(str(pe))
@@ -332,7 +452,8 @@ def resubmit(
     named = Path(get_settings().data_dir / "deliveries" / f"fix-{h[:12]}-{b[1]}")
     shutil.copyfile(orig, named)
     try:
-        return ingest_file(engine, named, b[0], profile, user, period=(ps, pe), patches=patches,
-                           file_hash=h)
+        return ingest_file(
+            engine, named, b[0], profile, user, period=(ps, pe), patches=patches, file_hash=h
+        )
     finally:
         named.unlink(missing_ok=True)

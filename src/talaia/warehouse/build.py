@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -110,30 +111,49 @@ class WarehouseResult:
 # --- reading the store ---------------------------------------------------------------------------
 
 
-def read_store(engine: Engine, sql: str) -> pa.Table:
-    """One SELECT on the store as Arrow (ADBC on PostgreSQL; ``sqlite3`` on SQLite)."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        import sqlite3
+class StoreReader:
+    """One connection to the store for Arrow reads (ADBC on PostgreSQL; ``sqlite3`` on SQLite,
+    the same SQLite library as the store's engine: mixing two copies of SQLite in one process
+    breaks its locking)."""
 
-        conn = sqlite3.connect(url.database or ":memory:")
-        try:
-            cur = conn.execute(sql)
-            names = [d[0] for d in cur.description]
-            rows = cur.fetchall()
-        finally:
-            conn.close()
+    def __init__(self, engine: Engine) -> None:
+        url = engine.url
+        self.sqlite = url.get_backend_name() == "sqlite"
+        if self.sqlite:
+            import sqlite3
+
+            self.conn: Any = sqlite3.connect(url.database or ":memory:")
+        else:
+            import adbc_driver_postgresql.dbapi as pg_dbapi
+
+            uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self.conn = pg_dbapi.connect(uri)
+
+    def read(self, sql: str) -> pa.Table:
+        """One SELECT as an Arrow table (SQLite: types inferred from the values)."""
+        if not self.sqlite:
+            with self.conn.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetch_arrow_table()
+        cur = self.conn.execute(sql)
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
         if not rows:
             return pa.table({n: pa.nulls(0) for n in names})
-        return pa.table(
-            {n: pa.array(c) for n, c in zip(names, zip(*rows, strict=True), strict=True)}
-        )
-    import adbc_driver_postgresql.dbapi as pg_dbapi
+        cols = zip(*rows, strict=True)
+        return pa.table({n: pa.array(c) for n, c in zip(names, cols, strict=True)})
 
-    uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with pg_dbapi.connect(uri) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetch_arrow_table()
+    def close(self) -> None:
+        self.conn.close()
+
+
+def read_store(engine: Engine, sql: str) -> pa.Table:
+    """One SELECT on the store as Arrow (see :class:`StoreReader`)."""
+    reader = StoreReader(engine)
+    try:
+        return reader.read(sql)
+    finally:
+        reader.close()
 
 
 def _ids_sql(ids: Iterable[int]) -> str:
@@ -313,16 +333,14 @@ def _create(con: duckdb.DuckDBPyConnection, replace: bool) -> None:
         con.execute(f"{verb} {name} ({DDL[name]})")
 
 
-def _stage_reference(con: duckdb.DuckDBPyConnection, engine: Engine) -> None:
+def _stage_reference(con: duckdb.DuckDBPyConnection, store: StoreReader) -> None:
     """Register reference tables and rebuild dim_area, population, source_month."""
-    src = read_store(
-        engine, "SELECT code, agency_code, kind, expected_from, expected_to FROM source"
+    src = store.read("SELECT code, agency_code, kind, expected_from, expected_to FROM source")
+    bat = store.read(
+        "SELECT id, source_code, status, period_start, period_end, rows_accepted FROM batch"
     )
-    bat = read_store(
-        engine, "SELECT id, source_code, status, period_start, period_end, rows_accepted FROM batch"
-    )
-    area = read_store(engine, "SELECT code, name, level, parent_code FROM area")
-    pop = read_store(engine, "SELECT area_code, year, sex, age_group, population FROM population")
+    area = store.read("SELECT code, name, level, parent_code FROM area")
+    pop = store.read("SELECT area_code, year, sex, age_group, population FROM population")
     con.register("r_source", src)
     con.register("r_batch", bat)
     con.register("r_area", area)
@@ -355,7 +373,7 @@ def _stage_reference(con: duckdb.DuckDBPyConnection, engine: Engine) -> None:
 
 def _insert_batches(
     con: duckdb.DuckDBPyConnection,
-    engine: Engine,
+    store: StoreReader,
     batch_ids: list[int],
     progress: Progress | None,
 ) -> None:
@@ -365,9 +383,7 @@ def _insert_batches(
     for g, ids in enumerate(groups):
         where = f"batch_id IN {_ids_sql(ids)}"
         for table, cols in _STORE_COLS.items():
-            con.register(
-                f"r_{table}", read_store(engine, f"SELECT {cols} FROM {table} WHERE {where}")
-            )
+            con.register(f"r_{table}", store.read(f"SELECT {cols} FROM {table} WHERE {where}"))
             con.execute(f"CREATE OR REPLACE TEMP TABLE w_{table} AS {_STAGE['w_' + table]}")
             con.unregister(f"r_{table}")
         con.execute("""CREATE OR REPLACE TEMP TABLE w_first_offence AS
@@ -379,9 +395,8 @@ def _insert_batches(
             progress(g + 1, len(groups), f"batches {ids[0]}..{ids[-1]}")
 
 
-def _current_ids(engine: Engine) -> list[int]:
-    t = read_store(
-        engine,
+def _current_ids(store: StoreReader) -> list[int]:
+    t = store.read(
         f"SELECT id FROM batch WHERE status NOT IN {NOT_CURRENT!r} ORDER BY id",
     )
     return [int(i) for i in t.column("id").to_pylist()]
@@ -406,11 +421,12 @@ def _run(
     progress: Progress | None,
 ) -> WarehouseResult:
     con, wpath = _connect(path)
+    store = StoreReader(engine)
     try:
         con.execute("BEGIN TRANSACTION")
         _create(con, replace=mode == "rebuild")
-        _stage_reference(con, engine)
-        current = _current_ids(engine)
+        _stage_reference(con, store)
+        current = _current_ids(store)
         if mode == "rebuild":
             added, removed = current, []
         else:
@@ -422,13 +438,14 @@ def _run(
             if removed:
                 for name in FACTS:
                     con.execute(f"DELETE FROM {name} WHERE batch_id IN {_ids_sql(removed)}")
-        _insert_batches(con, engine, list(added), progress)
+        _insert_batches(con, store, list(added), progress)
         con.execute("COMMIT")
         rows = _counts(con)
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
+        store.close()
         con.close()
     return WarehouseResult(
         path=wpath, mode=mode, added=tuple(added), removed=tuple(removed), rows=rows
@@ -473,6 +490,6 @@ def table(path: Path | str, name: str) -> pa.Table:
         raise KeyError(name)
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute(f"SELECT * FROM {name}").to_arrow_table()
+        return con.sql(f"SELECT * FROM {name}").to_arrow_table()
     finally:
         con.close()

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 from talaia.settings import Settings
 from talaia.web.config import WebSettings
 from talaia.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate, translator
+from talaia.web.maps import sparkline
 from talaia.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -25,6 +27,17 @@ from talaia.web.security import (
 from talaia.web.services import users
 from talaia.web.services.common import ANONYMOUS, ROLE_DESCRIPTIONS, ROLE_NAMES, Principal
 
+DISCLOSURE_NOTES = {
+    "unpublished": "Not yet published.",
+    "suppressed": "Suppressed: fewer cases than the disclosure threshold.",
+    "ok": "",
+}
+UNIT_NAMES = {
+    "rate_per_100k": "per 100,000",
+    "count": "cases",
+    "percent": "%",
+    "ratio": "ratio",
+}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -173,7 +186,9 @@ def page_context(
         if need == "admin" and not principal.is_admin:
             continue
         nav.append((href, label, key))
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return {
+        "here": quote(here, safe=""),
         "request": request,
         "t": t,
         "_": t.gettext,
@@ -185,5 +200,8 @@ def page_context(
         "languages": [(c, LANGUAGE_NAMES[c]) for c in LANGUAGES],
         "role_names": ROLE_NAMES,
         "role_descriptions": ROLE_DESCRIPTIONS,
+        "disclosure_notes": DISCLOSURE_NOTES,
+        "unit_names": UNIT_NAMES,
+        "sparkline": sparkline,
         **extra,
     }

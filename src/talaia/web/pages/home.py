@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from talaia.web.charts import figure, to_json
 from talaia.web.maps import MapArea, svg_choropleth
 from talaia.web.pages.render import render
 from talaia.web.portal import PortalDep, PrincipalDep, TranslatorDep
@@ -18,9 +19,9 @@ router = APIRouter()
 def home(
     request: Request, portal: PortalDep, principal: PrincipalDep, t: TranslatorDep
 ) -> Response:
-    level2, _ = area_service.list_areas(portal.engine, level=2, with_geometry=True)
-    shown = level2 or area_service.list_areas(portal.engine, level=1, with_geometry=True)[0]
     headline = ind.headline(portal, principal, t.lang)
+    level = headline.map_level if headline else 2
+    shown = area_service.list_areas(portal.engine, level=level, with_geometry=True)[0]
     values = headline.map_values if headline else {}
     map_svg = (
         svg_choropleth(
@@ -32,6 +33,9 @@ def home(
         if shown
         else None
     )
+    trend = None
+    if headline is not None and headline.trend is not None:
+        trend = to_json(figure(headline.trend, "", t, t.gettext("Homicide rate"), 1))
     return render(
         request,
         portal,
@@ -42,6 +46,7 @@ def home(
         title=t.gettext("Home"),
         map_svg=map_svg,
         headline=headline,
+        trend=trend,
         engine_missing=ind.engine_missing(),
     )
 

@@ -1,50 +1,424 @@
-"""The portal's view of the indicator engine (:mod:`talaia.indicators`).
+"""The portal's view of the indicator engine (:mod:`talaia.indicators`) with disclosure control.
 
-Until the engine provides ``catalogue()`` and ``compute()``, the pages say so instead of showing
-anything invented; :func:`engine_missing` tells them.
+Disclosure control, applied to every value a page, a download or the API returns:
+
+- **unpublished**: for viewers, stewards and the public, a value is shown only when every batch
+  it counts (its ``batch_ids``) has the status ``published`` in the store; otherwise its figures
+  are withheld (NULL) and the row says ``disclosure = "unpublished"``. Administrators and
+  analysts see every current batch.
+- **suppressed**: for the public (anonymous), a value whose numerator is a count between 1 and
+  ``suppression_threshold - 1`` is withheld (``disclosure = "suppressed"``): small counts can
+  identify people. Zero is shown (it identifies no one).
+
+Withheld rows keep their period, area, denominator and coverage, so that "withheld" is never
+mistaken for "no data" and never drawn as zero.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import select
+
+from talaia.errors import NotFoundError, TalaiaError
+from talaia.store.models import Batch
 
 if TYPE_CHECKING:
+    from talaia.indicators import Indicator
     from talaia.web.portal import Portal
-    from talaia.web.services.areas import AreaInfo
     from talaia.web.services.common import Principal
 
-
-def _engine() -> Any | None:
-    try:
-        import talaia.indicators as engine
-    except ImportError:  # pragma: no cover
-        return None
-    if not hasattr(engine, "catalogue") or not hasattr(engine, "compute"):
-        return None
-    return engine
+#: Columns withheld when a value is unpublished or suppressed.
+FIGURES = (
+    "numerator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "raw_value",
+    "ref_value",
+    "ref_numerator",
+    "change_abs",
+    "change_pct",
+    "rate_ratio",
+    "p_value",
+)
+#: Indicators shown on the home page, in order (those present in the catalogue).
+HEADLINE = (
+    "homicide_rate",
+    "femicide_rate",
+    "robbery_rate",
+    "burglary_rate",
+    "sexual_violence_rate",
+    "firearm_homicide_share",
+)
 
 
 def engine_missing() -> bool:
-    return _engine() is None
+    try:
+        import talaia.indicators as engine
+    except ImportError:  # pragma: no cover
+        return True
+    return not hasattr(engine, "compute")
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """What a principal may see: ``published`` batch ids (None = every batch) and the
+    suppression threshold (None = no suppression)."""
+
+    published: frozenset[int] | None
+    threshold: int | None
+
+
+def disclosure_for(portal: Portal, principal: Principal) -> Disclosure:
+    if principal.sees_unpublished():
+        return Disclosure(None, None)
+    with portal.engine.connect() as conn:
+        ids = conn.execute(select(Batch.id).where(Batch.status == "published")).scalars()
+        published = frozenset(int(i) for i in ids)
+    threshold = None if principal.authenticated else portal.web.suppression_threshold
+    return Disclosure(published, threshold)
+
+
+def apply_disclosure(table: pa.Table, disclosure: Disclosure) -> pa.Table:
+    """Withhold figures the principal may not see; adds the ``disclosure`` column."""
+    n = table.num_rows
+    status = np.full(n, "ok", dtype=object)
+    if disclosure.published is not None and n:
+        ids = table.column("batch_ids").combine_chunks()
+        flat = pc.list_flatten(ids)
+        parents = pc.list_parent_indices(ids).to_numpy(zero_copy_only=False)
+        ok = np.isin(
+            flat.to_numpy(zero_copy_only=False), np.fromiter(disclosure.published, dtype=np.int64)
+        )
+        unpublished = np.zeros(n, dtype=bool)
+        unpublished[parents[~ok]] = True
+        status[unpublished] = "unpublished"
+    if disclosure.threshold and n:
+        num = table.column("numerator").to_numpy(zero_copy_only=False).astype(float)
+        small = (num > 0) & (num < disclosure.threshold) & (status == "ok")
+        status[small] = "suppressed"
+    withheld = pa.array(status != "ok")
+    for name in FIGURES:
+        if name in table.column_names:
+            col = table.column(name)
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, pc.if_else(withheld, pa.nulls(n, col.type), col))
+    if "significant" in table.column_names:
+        i = table.column_names.index("significant")
+        col = table.column("significant")
+        table = table.set_column(
+            i, "significant", pc.if_else(withheld, pa.nulls(n, pa.bool_()), col)
+        )
+    if disclosure.published is not None:
+        # provenance of withheld rows is withheld too (it would name unpublished batches)
+        hidden = pa.array(status == "unpublished")
+        for name in ("batch_ids", "sources", "crosswalk_versions"):
+            if name in table.column_names:
+                col = table.column(name)
+                i = table.column_names.index(name)
+                table = table.set_column(i, name, pc.if_else(hidden, pa.nulls(n, col.type), col))
+        meta = dict(table.schema.metadata or {})
+        raw = meta.get(b"talaia.provenance")
+        if raw:
+            prov = json.loads(raw)
+            prov["batch_ids"] = sorted(set(prov.get("batch_ids", [])) & disclosure.published)
+            meta[b"talaia.provenance"] = json.dumps(prov).encode()
+            table = table.replace_schema_metadata(meta)
+    return table.append_column("disclosure", pa.array(status.tolist(), pa.string()))
+
+
+def warehouse_path(portal: Portal) -> Path:
+    return Path(portal.settings.resolved_warehouse_path())
+
+
+def has_warehouse(portal: Portal) -> bool:
+    return warehouse_path(portal).exists()
+
+
+def catalogue() -> tuple[Indicator, ...]:
+    from talaia.indicators import catalogue as _catalogue
+
+    return _catalogue()
+
+
+def get(indicator_id: str) -> Indicator:
+    from talaia.indicators import get_indicator
+
+    return get_indicator(indicator_id)
+
+
+@contextmanager
+def open_warehouse(portal: Portal) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the warehouse for one request (closed after it, so that
+    loads in other processes can write between requests)."""
+    if not has_warehouse(portal):
+        raise NotFoundError("no warehouse has been built yet: load data first")
+    con = duckdb.connect(str(warehouse_path(portal)), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def values(
+    portal: Portal,
+    principal: Principal,
+    indicator_id: str,
+    *,
+    area: str | None = None,
+    period: str | list[str] = "",
+    by: str | None = None,
+    level: int | None = None,
+    compare: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    disclosure: Disclosure | None = None,
+) -> pa.Table:
+    """The indicator's values as :func:`talaia.indicators.compute` gives them, after
+    disclosure control for ``principal``."""
+    from talaia.indicators import compute
+
+    if con is None:
+        with open_warehouse(portal) as own:
+            return values(
+                portal,
+                principal,
+                indicator_id,
+                area=area,
+                period=period,
+                by=by,
+                level=level,
+                compare=compare,
+                con=own,
+                disclosure=disclosure,
+            )
+    table = compute(
+        indicator_id,
+        area=area or None,
+        period=period,
+        by=by or None,
+        level=level,
+        warehouse=con,
+        compare=compare,
+    )  # type: ignore[arg-type]
+    return apply_disclosure(table, disclosure or disclosure_for(portal, principal))
+
+
+@dataclass(frozen=True, slots=True)
+class DataSpan:
+    """First and last month with any delivered data in the warehouse."""
+
+    first: dt.date
+    last: dt.date
+
+
+def data_span(portal: Portal) -> DataSpan | None:
+    if not has_warehouse(portal):
+        return None
+    with open_warehouse(portal) as con:
+        row = con.execute(
+            "SELECT min(period_month), max(period_month) FROM source_month WHERE delivered"
+        ).fetchone()
+    if not row or row[0] is None:
+        return None
+    return DataSpan(row[0], row[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One headline indicator on the home page."""
+
+    indicator_id: str
+    name: str
+    unit: str
+    decimals: int
+    period: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    coverage: str
+    disclosure: str
+    ref_period: str | None
+    change_pct: float | None
+    significant: bool | None
+    series: tuple[float | None, ...]
+    series_periods: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Headline:
-    cards: tuple[Any, ...]
+    cards: tuple[Card, ...]
     map_values: dict[str, float | None]
+    map_period: str | None
+    map_level: int
+    alerts: tuple[str, ...]
+    trend: pa.Table | None = None  # homicide rate by year, for the home page's chart
 
 
-def headline(portal: Portal, principal: Principal, lang: str) -> Headline | None:
-    """Headline indicators for the home page; None while the indicator engine is missing."""
-    if _engine() is None:
+def _first(table: pa.Table, name: str):
+    if name not in table.column_names or table.num_rows == 0:
         return None
-    return None
+    return table.column(name)[0].as_py()
+
+
+def headline(
+    portal: Portal, principal: Principal, lang: str, map_level: int = 2
+) -> Headline | None:
+    """Headline cards (latest 12 months vs the 12 before, with the conditional test of the
+    change), yearly sparklines, the homicide rate by area for the latest year, and for data
+    roles the validation alerts of the latest month."""
+    if engine_missing():
+        return None
+    span = data_span(portal)
+    if span is None:
+        return None
+    with open_warehouse(portal) as con:
+        return _headline(portal, principal, lang, map_level, span, con)
+
+
+def _headline(
+    portal: Portal,
+    principal: Principal,
+    lang: str,
+    map_level: int,
+    span: DataSpan,
+    con: duckdb.DuckDBPyConnection,
+) -> Headline:
+    known = {i.id: i for i in catalogue()}
+    last = f"{span.last.year}-{span.last.month:02d}"
+    years = [str(y) for y in range(span.first.year, span.last.year + 1)]
+    disclosure = disclosure_for(portal, principal)
+    cards = []
+    trend = None
+    for ind_id in HEADLINE:
+        ind = known.get(ind_id)
+        if ind is None:
+            continue
+        latest = values(
+            portal,
+            principal,
+            ind_id,
+            period=f"R12:{last}",
+            compare="year_earlier",
+            con=con,
+            disclosure=disclosure,
+        )
+        series = values(portal, principal, ind_id, period=years, con=con, disclosure=disclosure)
+        if ind_id == "homicide_rate":
+            trend = series
+        cards.append(
+            Card(
+                ind_id,
+                ind.name.es if lang == "es" else ind.name.en,
+                ind.unit,
+                ind.decimals,
+                f"R12:{last}",
+                _first(latest, "value"),
+                _first(latest, "ci_low"),
+                _first(latest, "ci_high"),
+                _first(latest, "coverage") or "no_data",
+                _first(latest, "disclosure") or "ok",
+                _first(latest, "ref_period"),
+                _first(latest, "change_pct"),
+                _first(latest, "significant"),
+                tuple(series.column("value").to_pylist()),
+                tuple(str(p) for p in series.column("period").to_pylist()),
+            )
+        )
+    map_values: dict[str, float | None] = {}
+    map_period = None
+    if "homicide_rate" in known:
+        map_period = str(span.last.year)
+        t = values(
+            portal,
+            principal,
+            "homicide_rate",
+            period=map_period,
+            level=map_level,
+            con=con,
+            disclosure=disclosure,
+        )
+        map_values = dict(
+            zip(t.column("area_code").to_pylist(), t.column("value").to_pylist(), strict=True)
+        )
+    alerts: tuple[str, ...] = ()
+    if principal.can_read_data():
+        from talaia.indicators.validation import validate
+
+        found = validate(con, last)
+        alerts = tuple(
+            f"{f.area_code} {f.period}: {f.message_es if lang == 'es' else f.message_en}"
+            for f in found[:20]
+        )
+    return Headline(tuple(cards), map_values, map_period, map_level, alerts, trend)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRow:
+    indicator_id: str
+    name: str
+    decimals: int
+    area: float | None
+    parent: float | None
+    country: float | None
+    area_disclosure: str
 
 
 def area_profile(
-    portal: Portal, principal: Principal, lang: str, area: AreaInfo, parents: list[AreaInfo]
-) -> Any | None:
-    if _engine() is None:
+    portal: Portal,
+    principal: Principal,
+    lang: str,
+    area,
+    parents,
+) -> tuple[str, tuple[ProfileRow, ...]] | None:
+    """Every indicator for ``area`` in the latest year, against its parent and the country."""
+    if engine_missing():
         return None
-    return None
+    span = data_span(portal)
+    if span is None:
+        return None
+    year = str(span.last.year)
+    parent = parents[-1].code if parents else None
+    disclosure = disclosure_for(portal, principal)
+    rows = []
+    with open_warehouse(portal) as con:
+        for ind in catalogue():
+
+            def one(code: str | None, ind_id: str = ind.id) -> pa.Table | None:
+                try:
+                    return values(
+                        portal,
+                        principal,
+                        ind_id,
+                        area=code,
+                        period=year,
+                        con=con,
+                        disclosure=disclosure,
+                    )
+                except TalaiaError:  # e.g. the area is not in the warehouse
+                    return None
+
+            here, nat = one(area.code), one(None)
+            up = one(parent) if parent else None
+            rows.append(
+                ProfileRow(
+                    ind.id,
+                    ind.name.es if lang == "es" else ind.name.en,
+                    ind.decimals,
+                    _first(here, "value") if here is not None else None,
+                    _first(up, "value") if up is not None else None,
+                    _first(nat, "value") if nat is not None else None,
+                    (_first(here, "disclosure") if here is not None else None) or "ok",
+                )
+            )
+    return year, tuple(rows)

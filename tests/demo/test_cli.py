@@ -1,0 +1,60 @@
+"""``talaia demo generate`` and the full ``talaia demo`` (real SQLite store, real DuckDB)."""
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from talaia.cli.main import app
+
+from .readers import canonical
+
+
+def test_demo_generate_command(tmp_path):
+    res = CliRunner().invoke(
+        app, ["demo", "generate", "--out", str(tmp_path / "d"), "--seed", "3", "--scale", "0.005"]
+    )
+    assert res.exit_code == 0, res.output
+    man = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert man["seed"] == 3 and man["scale"] == 0.005
+    bad = CliRunner().invoke(
+        app, ["demo", "generate", "--out", str(tmp_path / "e"), "--scale", "0"]
+    )
+    assert bad.exit_code != 0
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_headline_matches_truth(tmp_path, monkeypatch):
+    from talaia.cli.demo import run_demo
+    from talaia.settings import get_settings
+
+    monkeypatch.setenv("TALAIA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TALAIA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TALAIA_WAREHOUSE_PATH", raising=False)
+    get_settings.cache_clear()
+    try:
+        head = run_demo(None, seed=5, scale=0.01, fresh=True)
+    finally:
+        get_settings.cache_clear()
+    out = tmp_path / "data" / "demo"
+    assert head.year == 2024
+    assert head.missing == (("policia_metropolitana", "2021-07"),)
+    vic = pq.read_table(out / "truth" / "victims.parquet").to_pylist()
+    exp = {"police": 0, "forensic": 0}
+    for v in vic:
+        if v["iccs_code"] == "0101" and v["month"].startswith("2024"):
+            kind = "forensic" if v["source_code"] == "medicina_legal" else "police"
+            exp[kind] += v["count"]
+    assert dict(head.homicide_victims) == exp
+    pop = pq.read_table(out / "reference" / "population.parquet").to_pylist()
+    assert head.population == sum(p["population"] for p in pop if p["year"] == 2024)
+    fem = 0
+    for s in ("policia_nacional", "policia_metropolitana"):
+        off = canonical(out, s, "offence").to_pylist()
+        fem += sum(
+            1
+            for o in off
+            if o["national_code"] in ("FEM", "121-A") and o["month"].startswith("2024")
+        )
+    assert head.femicides == fem

@@ -1,0 +1,139 @@
+"""The portal in real Chromium (Debian's /usr/bin/chromium driven by Playwright): log in, see
+the dashboard draw its chart and map, filter the explorer and download a file, switch to
+Spanish; every request the browser makes must go to the server itself."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.web.conftest import PASSWORD, seed_indicator_store
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
+    """The portal served by uvicorn in a thread on a free loopback port."""
+    import uvicorn
+    from tests.indicators import warehouse_fixture as wf
+
+    from talaia.settings import Settings
+    from talaia.store.database import get_engine, upgrade
+    from talaia.web.app import create_app
+    from talaia.web.config import WebSettings
+
+    engine = get_engine(sqlite_url)
+    upgrade(engine)
+    seed_indicator_store(engine)
+    wh = wf.build(tmp_path / "warehouse.duckdb")
+    app = create_app(
+        Settings(data_dir=tmp_path, secret_key="browser-" + "z" * 24, warehouse_path=str(wh)),
+        WebSettings(cookie_secure=False),
+        engine,
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+        sock.close()
+        engine.dispose()
+
+
+def test_dashboard_explorer_language_and_no_external_requests(server: str, tmp_path: Path):
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/setup.sh does)"
+    requested: list[str] = []
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            ctx = browser.new_context(accept_downloads=True, locale="en-GB")
+            page = ctx.new_page()
+            page.on("request", lambda r: requested.append(r.url))
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+
+            page.goto(server + "/login")
+            page.fill("#username", "ana")
+            page.fill("#password", PASSWORD)
+            page.click("main button[type=submit]")
+            page.wait_for_url(server + "/")
+            # the dashboard: Plotly chart drawn from the packaged plotly.js, SVG map, cards
+            page.wait_for_selector("#trend[data-drawn=true]", timeout=30_000)
+            assert page.locator("#trend .main-svg").count() >= 1
+            assert page.locator("#trend .scatterlayer .trace").count() == 1
+            assert page.locator(".map svg path").count() == 2  # D1, D2
+            assert page.locator(".cards .card").count() >= 1
+            assert "Ana" in page.inner_text("header")
+
+            # explorer: filter to a municipality, monthly, and download the CSV
+            page.goto(server + "/indicators/homicide_rate")
+            page.select_option("#area", "D2")
+            page.select_option("#grain", "month")
+            page.fill("#start", "2023-01")
+            page.fill("#end", "2023-06")
+            page.click("form.filters button[type=submit]")
+            page.wait_for_selector("#chart[data-drawn=true]", timeout=30_000)
+            assert "area=D2" in page.url
+            rows = page.locator("main table tbody tr")
+            assert rows.count() == 6
+            assert "no data" in rows.nth(2).inner_text()  # March 2023 never delivered
+            with page.expect_download() as dl:
+                page.click("text=CSV")
+            path = tmp_path / "download.csv"
+            dl.value.save_as(path)
+            lines = path.read_text(encoding="utf-8").splitlines()
+            assert len(lines) == 7 and lines[0].startswith("indicator_id,")
+
+            # switch to Spanish from the header link: same page, Spanish labels and numbers
+            page.click("a[hreflang=es]")
+            page.wait_for_selector("html[lang=es]")
+            assert "area=D2" in page.url
+            assert "Tasa de homicidio intencional" in page.inner_text("h1")
+            assert "sin datos" in page.locator("main table tbody tr").nth(2).inner_text()
+            page.goto(server + "/")
+            page.wait_for_selector("#trend[data-drawn=true]", timeout=30_000)
+            assert "Indicadores principales" in page.inner_text("main")
+            # keyboard: the skip link is the first thing Tab reaches
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.className") == "skip-link"
+        finally:
+            browser.close()
+    outside = [
+        u
+        for u in requested
+        if not u.startswith(server + "/") and not u.startswith(("data:", "blob:"))
+    ]
+    assert outside == []
+    assert any(u.endswith("/static/vendor/plotly.min.js") for u in requested)
+    assert problems == []
