@@ -9,8 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-CHICAGO = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / (
-    "chicago_burglary_2014_2017.csv"
+CHICAGO = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "data"
+    / "real"
+    / ("chicago_burglary_2014_2017.csv")
 )
 
 
@@ -24,8 +28,9 @@ def chicago() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = np.array([float(r["y"]) for r in rows])
     t = np.array(
         [
-            date(int(r["date_single"][6:]), int(r["date_single"][3:5]), int(r["date_single"][:2]))
-            .toordinal()
+            date(
+                int(r["date_single"][6:]), int(r["date_single"][3:5]), int(r["date_single"][:2])
+            ).toordinal()
             for r in rows
         ],
         dtype=float,

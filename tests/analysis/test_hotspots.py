@@ -31,16 +31,15 @@ def _same_neighbours(ours: SpatialWeights, theirs) -> None:
 
 @pytest.mark.parametrize("contiguity", ["rook", "queen"])
 def test_lattice_weights_equal_libpysal(contiguity: str) -> None:
-    _same_neighbours(
-        lattice_weights(7, 5, contiguity), lat2W(7, 5, rook=contiguity == "rook")
-    )
+    _same_neighbours(lattice_weights(7, 5, contiguity), lat2W(7, 5, rook=contiguity == "rook"))
 
 
 def test_distance_band_and_polygon_weights() -> None:
     rng = np.random.default_rng(0)
     pts = rng.uniform(0, 100, (60, 2))
     _same_neighbours(
-        distance_band_weights(pts[:, 0], pts[:, 1], 20.0), DistanceBand(pts, 20.0, silence_warnings=True)
+        distance_band_weights(pts[:, 0], pts[:, 1], 20.0),
+        DistanceBand(pts, 20.0, silence_warnings=True),
     )
     # 3 × 2 unit squares: queen = lattice queen, rook = lattice rook
     boxes = [shapely.box(c, r, c + 1, r + 1) for r in range(3) for c in range(2)]
@@ -55,9 +54,18 @@ def test_distance_band_and_polygon_weights() -> None:
 def test_gi_star_equals_esda_continuous(transform: str) -> None:
     rng = np.random.default_rng(3)
     y = rng.gamma(2.0, size=12 * 10)
-    ours = getis_ord_gi_star(y, lattice_weights(12, 10), transform=transform, permutations=199, seed=7)
-    ref = G_Local(y, lat2W(12, 10, rook=False), transform=transform, star=True, permutations=199,
-                  seed=7, n_jobs=1)
+    ours = getis_ord_gi_star(
+        y, lattice_weights(12, 10), transform=transform, permutations=199, seed=7
+    )
+    ref = G_Local(
+        y,
+        lat2W(12, 10, rook=False),
+        transform=transform,
+        star=True,
+        permutations=199,
+        seed=7,
+        n_jobs=1,
+    )
     np.testing.assert_allclose(ours.statistic, ref.Gs, rtol=1e-12)
     np.testing.assert_allclose(ours.z, ref.Zs, rtol=1e-12)
     np.testing.assert_allclose(ours.p_norm, ref.p_norm, rtol=1e-12)
@@ -71,8 +79,9 @@ def test_gi_star_counts_equal_esda_including_ties() -> None:
     rng = np.random.default_rng(8)
     y = rng.poisson(2.0, size=15 * 15).astype(float)
     w = lattice_weights(15, 15)
-    ref = G_Local(y, lat2W(15, 15, rook=False), transform="B", star=True, permutations=299,
-                  seed=99, n_jobs=1)
+    ref = G_Local(
+        y, lat2W(15, 15, rook=False), transform="B", star=True, permutations=299, seed=99, n_jobs=1
+    )
     exact = getis_ord_gi_star(y, w, permutations=299, seed=99, ties="esda")
     np.testing.assert_allclose(exact.z, ref.Zs, rtol=1e-12)
     np.testing.assert_allclose(exact.p_sim, ref.p_sim, atol=1e-7)

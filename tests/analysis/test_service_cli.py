@@ -45,19 +45,44 @@ def _build(path: Path) -> dict[str, object]:
         path_ = [iccs[:2], iccs[:4], iccs[:5] if len(iccs) >= 5 else None, None]
         rows.append(
             {
-                "batch_id": 1, "source_code": "policia_nacional", "agency_code": "PN",
-                "source_kind": "police", "occurred_date": when.date(), "year": when.year,
-                "quarter": (when.month - 1) // 3 + 1, "month": when.month,
-                "period_month": when.date().replace(day=1), "iso_year": when.isocalendar()[0],
-                "iso_week": when.isocalendar()[1], "dow": when.isoweekday(),
+                "batch_id": 1,
+                "source_code": "policia_nacional",
+                "agency_code": "PN",
+                "source_kind": "police",
+                "occurred_date": when.date(),
+                "year": when.year,
+                "quarter": (when.month - 1) // 3 + 1,
+                "month": when.month,
+                "period_month": when.date().replace(day=1),
+                "iso_year": when.isocalendar()[0],
+                "iso_week": when.isocalendar()[1],
+                "dow": when.isoweekday(),
                 "hour": when.hour if precision == "minute" else None,
-                "occurred_from": when, "occurred_to": to, "occurred_precision": precision,
-                "area_code": area, "area_l1": area[:2], "area_l2": area[:4], "area_l3": area,
-                "lon": lon, "lat": lat, "national_code": "X", "iccs_code": iccs,
-                "iccs_l1": path_[0], "iccs_l2": path_[1], "iccs_l3": path_[2], "iccs_l4": None,
-                "crosswalk_version": 1, "mapping_type": "exact", "location_type": None,
-                "attempted": None, "weapon": None, "situational_context": None, "motive": None,
-                "cyber_related": None, "incident_id": iid, "offence_id": 1000 + iid,
+                "occurred_from": when,
+                "occurred_to": to,
+                "occurred_precision": precision,
+                "area_code": area,
+                "area_l1": area[:2],
+                "area_l2": area[:4],
+                "area_l3": area,
+                "lon": lon,
+                "lat": lat,
+                "national_code": "X",
+                "iccs_code": iccs,
+                "iccs_l1": path_[0],
+                "iccs_l2": path_[1],
+                "iccs_l3": path_[2],
+                "iccs_l4": None,
+                "crosswalk_version": 1,
+                "mapping_type": "exact",
+                "location_type": None,
+                "attempted": None,
+                "weapon": None,
+                "situational_context": None,
+                "motive": None,
+                "cyber_related": None,
+                "incident_id": iid,
+                "offence_id": 1000 + iid,
             }
         )
 
@@ -92,8 +117,15 @@ def _build(path: Path) -> dict[str, object]:
     for code, name, level, parent in areas:
         con.execute(
             "INSERT INTO dim_area VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [code, name, level, parent, code[:2], code[:4] if level >= 2 else None,
-             code if level == 3 else None],
+            [
+                code,
+                name,
+                level,
+                parent,
+                code[:2],
+                code[:4] if level >= 2 else None,
+                code if level == 3 else None,
+            ],
         )
     con.execute(
         "CREATE TABLE source_month (source_code VARCHAR, agency_code VARCHAR, "
@@ -103,7 +135,8 @@ def _build(path: Path) -> dict[str, object]:
     m = date(2020, 1, 1)
     while m <= date(2022, 12, 1):
         con.execute(
-            "INSERT INTO source_month VALUES ('policia_nacional', 'PN', 'police', ?, TRUE, ?, 1, 0)",
+            "INSERT INTO source_month VALUES "
+            "('policia_nacional', 'PN', 'police', ?, TRUE, ?, 1, 0)",
             [m, m != date(2021, 6, 1)],
         )
         m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
@@ -146,8 +179,12 @@ def test_near_repeat_finds_the_planted_pairs(warehouse) -> None:
     path, _ = warehouse
     con = service.connect(path)
     res = service.near_repeat(
-        con, IncidentFilter(iccs="0501"), spatial_bands=[100, 1000], temporal_bands=[7],
-        permutations=99, seed=1,
+        con,
+        IncidentFilter(iccs="0501"),
+        spatial_bands=[100, 1000],
+        temporal_bands=[7],
+        permutations=99,
+        seed=1,
     )
     # rows: same, (0,100], (100,1000], >1000 ; cols: [0,7], >7
     assert res.observed[1, 0] == N_SEEDS
@@ -180,9 +217,7 @@ def test_time_report_marks_undelivered_month_as_no_data(warehouse) -> None:
     i = rep.months.index("2021-06")
     assert np.isnan(rep.monthly_counts[i])
     j = rep.months.index("2020-03")
-    assert rep.monthly_counts[j] == sum(
-        r["period_month"] == date(2020, 3, 1) for r in rows
-    )
+    assert rep.monthly_counts[j] == sum(r["period_month"] == date(2020, 3, 1) for r in rows)
     assert len(rep.months) == 36
     # 17 complete months after the gap < 24: STL is not possible, and the report says why
     assert rep.series is None and "consecutive" in rep.note
@@ -208,8 +243,22 @@ def test_cli_commands_and_outputs(warehouse, tmp_path) -> None:
     out = tmp_path / "knox.json"
     r = runner.invoke(
         app,
-        ["analyze", "near-repeat", "--warehouse", str(path), "--iccs", "0501", "--spatial",
-         "100,1000", "--temporal", "7", "--permutations", "99", "--output", str(out)],
+        [
+            "analyze",
+            "near-repeat",
+            "--warehouse",
+            str(path),
+            "--iccs",
+            "0501",
+            "--spatial",
+            "100,1000",
+            "--temporal",
+            "7",
+            "--permutations",
+            "99",
+            "--output",
+            str(out),
+        ],
     )
     assert r.exit_code == 0, r.output
     assert "Knox" in r.output
@@ -218,8 +267,18 @@ def test_cli_commands_and_outputs(warehouse, tmp_path) -> None:
     gj = tmp_path / "hot.geojson"
     r = runner.invoke(
         app,
-        ["analyze", "hotspots", "--warehouse", str(path), "--cell", "500", "--permutations",
-         "99", "--output", str(gj)],
+        [
+            "analyze",
+            "hotspots",
+            "--warehouse",
+            str(path),
+            "--cell",
+            "500",
+            "--permutations",
+            "99",
+            "--output",
+            str(gj),
+        ],
     )
     assert r.exit_code == 0, r.output
     assert json.loads(gj.read_text())["type"] == "FeatureCollection"
@@ -238,7 +297,9 @@ def test_cli_errors_are_one_line(tmp_path) -> None:
     exe = Path(sys.executable).with_name("talaia")
     proc = subprocess.run(
         [str(exe), "analyze", "time", "--warehouse", str(tmp_path / "missing.duckdb")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 3
     err = " ".join(proc.stderr.split())  # Rich wraps long lines

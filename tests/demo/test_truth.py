@@ -136,3 +136,57 @@ def test_raw_minus_defects_equals_canonical(out, source):
         canon_codes[(area, r["national_code"])] += 1
     assert raw_ids == canon_ids
     assert raw_codes == canon_codes
+
+
+def test_raw_police_file_classified_by_crosswalk_equals_truth(out):
+    """Independent path: raw PN rows minus dropped defects, classified with the crosswalk file
+    (conditions evaluated on the raw injury label), recounted against the truth."""
+    import csv
+
+    with open(out / "crosswalks" / "policia_nacional.csv", encoding="utf-8") as fh:
+        cw = list(csv.DictReader(fh))
+    outcome = {
+        "FALLECIDO": "killed",
+        "LESION GRAVE": "serious_injury",
+        "LESION LEVE": "minor_injury",
+        "ILESO": "unharmed",
+    }
+
+    def classify(code, estado):
+        for r in cw:
+            if r["national_code"] != code:
+                continue
+            cond = r["condition"]
+            if not cond:
+                return r["iccs_code"]
+            field, op, value = cond.split(" ")
+            assert field == "victim.outcome"
+            got = outcome.get(estado)
+            if (op == "=" and got == value) or (op == "!=" and got != value):
+                return r["iccs_code"]
+        raise AssertionError(f"unmapped {code}")
+
+    drops = {
+        (d["file"], int(d["row"]))
+        for d in defects(out)
+        if d["source_code"] == "policia_nacional" and d["action"] == "drop"
+    }
+    got = Counter()
+    for path in sorted((out / "raw" / "policia_nacional").iterdir()):
+        rel = f"raw/policia_nacional/{path.name}"
+        month = path.stem.split("_")[1]
+        for i, row in enumerate(raw_rows(path)):
+            if (rel, i + 2) not in drops:
+                got[
+                    (
+                        row["codigo_municipio"],
+                        month,
+                        classify(row["codigo_delito"], row["victima_estado"]),
+                    )
+                ] += 1
+    exp = {
+        (t["area_code"], t["month"], t["iccs_code"]): t["count"]
+        for t in _truth(out, "offences")
+        if t["source_code"] == "policia_nacional"
+    }
+    assert dict(got) == exp

@@ -48,3 +48,13 @@ def test_inside_country_and_bounds():
     lat = np.array([1.0, 3.0, 1.0, 1.0, 1.0])
     assert list(inside(country, lon, lat)) == [True, False, True, False, False]
     assert list(in_bounds(country.bounds, lon, lat)) == [True, True, True, False, False]
+
+
+def test_index_from_geojson_texts():
+    import pytest
+    import shapely
+
+    idx = AreaIndex.from_geojson(CODES, [shapely.to_geojson(g) for g in (LEFT, RIGHT, ELL)])
+    assert list(idx.assign(np.array([1.5, 0.5]), np.array([0.5, 1.25]))) == ["R", "E"]
+    with pytest.raises(ValueError, match="area R"):
+        AreaIndex.from_geojson(["L", "R"], [shapely.to_geojson(LEFT), "{bad"])

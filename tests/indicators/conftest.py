@@ -1,5 +1,4 @@
 import pytest
-
 from tests.indicators import warehouse_fixture
 
 

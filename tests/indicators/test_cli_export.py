@@ -16,20 +16,62 @@ def test_list_and_show():
 
 
 def test_compute_prints_and_exports(wh, tmp_path):
-    r = runner.invoke(app, ["indicators", "compute", "homicide_rate", "--period", "2023",
-                            "--area", "M1", "--by", "sex", "--warehouse", str(wh)])
+    r = runner.invoke(
+        app,
+        [
+            "indicators",
+            "compute",
+            "homicide_rate",
+            "--period",
+            "2023",
+            "--area",
+            "M1",
+            "--by",
+            "sex",
+            "--warehouse",
+            str(wh),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "female" in r.stdout and "6.0" in r.stdout and "partial" in r.stdout
     out = tmp_path / "h.csv"
-    r = runner.invoke(app, ["indicators", "compute", "homicide_rate", "--period", "2023",
-                            "--level", "3", "--warehouse", str(wh), "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "indicators",
+            "compute",
+            "homicide_rate",
+            "--period",
+            "2023",
+            "--level",
+            "3",
+            "--warehouse",
+            str(wh),
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     with out.open(encoding="utf-8") as fh:
         rows = {row["area_code"]: row for row in csv.DictReader(fh)}
     assert float(rows["M3"]["value"]) == 9.5 and rows["M1"]["coverage"] == "partial"
     xlsx = tmp_path / "h.xlsx"
-    r = runner.invoke(app, ["indicators", "compute", "femicide_rate", "--period", "2023-03",
-                            "--area", "M1", "--warehouse", str(wh), "--out", str(xlsx)])
+    r = runner.invoke(
+        app,
+        [
+            "indicators",
+            "compute",
+            "femicide_rate",
+            "--period",
+            "2023-03",
+            "--area",
+            "M1",
+            "--warehouse",
+            str(wh),
+            "--out",
+            str(xlsx),
+        ],
+    )
     assert r.exit_code == 0, r.output
     wb = load_workbook(xlsx)
     assert wb.sheetnames == ["data", "metadata"]
@@ -43,8 +85,21 @@ def test_compute_prints_and_exports(wh, tmp_path):
 
 def test_validate_command(wh, tmp_path):
     out = tmp_path / "f.csv"
-    r = runner.invoke(app, ["indicators", "validate", "--period", "2023", "--warehouse", str(wh),
-                            "--out", str(out), "--lang", "es"])
+    r = runner.invoke(
+        app,
+        [
+            "indicators",
+            "validate",
+            "--period",
+            "2023",
+            "--warehouse",
+            str(wh),
+            "--out",
+            str(out),
+            "--lang",
+            "es",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "víctimas" in r.stdout
     with out.open(encoding="utf-8") as fh:
@@ -54,6 +109,18 @@ def test_validate_command(wh, tmp_path):
 def test_bad_input_is_one_line_error(wh):
     from talaia.errors import UserInputError
 
-    r = runner.invoke(app, ["indicators", "compute", "homicide_rate", "--period", "2023",
-                            "--by", "motive", "--warehouse", str(wh)])
+    r = runner.invoke(
+        app,
+        [
+            "indicators",
+            "compute",
+            "homicide_rate",
+            "--period",
+            "2023",
+            "--by",
+            "motive",
+            "--warehouse",
+            str(wh),
+        ],
+    )
     assert isinstance(r.exception, UserInputError)

@@ -52,10 +52,14 @@ def _under(code: str, prefixes) -> bool:
 def _truth_counts(out, ind):
     """Numerator per (area, year) recomputed from the truth files for simple definitions."""
     n = ind.numerator
-    sources = POLICE if n.source_kind == ("police",) else (
-        {"medicina_legal"} if n.source_kind == ("forensic",) else {"penitenciario"})
-    name = {"fact_victim": "victims", "fact_offence": "offences",
-            "fact_custody": "custody"}[n.table]
+    sources = (
+        POLICE
+        if n.source_kind == ("police",)
+        else ({"medicina_legal"} if n.source_kind == ("forensic",) else {"penitenciario"})
+    )
+    name = {"fact_victim": "victims", "fact_offence": "offences", "fact_custody": "custody"}[
+        n.table
+    ]
     counts = defaultdict(int)
     for r in pq.read_table(out / f"truth/{name}.parquet").to_pylist():
         if "source_code" in r and r["source_code"] not in sources:
@@ -72,10 +76,18 @@ def _truth_counts(out, ind):
 
 def _checkable(ind) -> bool:
     n = ind.numerator
-    truth_cols = {"fact_victim": {"sex"}, "fact_offence": set(),
-                  "fact_custody": {"custody_status", "sex"}}.get(n.table)
-    return (truth_cols is not None and not n.any_of and set(n.where) <= truth_cols
-            and n.count_distinct is None and ind.denominator.kind != "count")
+    truth_cols = {
+        "fact_victim": {"sex"},
+        "fact_offence": set(),
+        "fact_custody": {"custody_status", "sex"},
+    }.get(n.table)
+    return (
+        truth_cols is not None
+        and not n.any_of
+        and set(n.where) <= truth_cols
+        and n.count_distinct is None
+        and ind.denominator.kind != "count"
+    )
 
 
 CHECKABLE = [i.id for i in catalogue() if _checkable(i)]

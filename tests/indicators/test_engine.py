@@ -3,14 +3,13 @@ figures (see that module for the data)."""
 
 from datetime import date
 
-import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from scipy.stats import binomtest
+from tests.indicators import warehouse_fixture
 
 from talaia.errors import NotFoundError, UserInputError
 from talaia.indicators import compute, provenance
-from tests.indicators import warehouse_fixture
 
 # Garwood 95% limits for 5 events (Ulm 1990)
 G5 = (1.6235, 11.6683)
@@ -31,8 +30,9 @@ def test_homicide_rate_by_municipality(wh):
     assert_allclose(m1["completeness"], 100 * 11 / 12)
     assert_allclose(t["M2"]["value"], 1 / 50_000 * 1e5)
     assert_allclose(t["M3"]["value"], 19 / 200_000 * 1e5)
-    assert set(m1["batch_ids"]) == {warehouse_fixture._BATCH[("PN", date(2023, m, 1))]
-                                    for m in range(1, 13) if m != 3}
+    assert set(m1["batch_ids"]) == {
+        warehouse_fixture._BATCH[("PN", date(2023, m, 1))] for m in range(1, 13) if m != 3
+    }
     assert m1["crosswalk_versions"] == [1]
 
 
@@ -72,8 +72,12 @@ def test_removing_a_source_month_gives_partial_not_a_fall(tmp_path, wh):
 
 
 def test_annualized_month_quarter_week_and_rolling(wh):
-    t = rows(compute("homicide_rate", area="M1",
-                     period=["2023-01", "2023-Q1", "R12:2023-05"], warehouse=wh), key="period")
+    t = rows(
+        compute(
+            "homicide_rate", area="M1", period=["2023-01", "2023-Q1", "R12:2023-05"], warehouse=wh
+        ),
+        key="period",
+    )
     assert_allclose(t["2023-01"]["value"], 1 / (100_000 * 31 / 365) * 1e5)  # = 365/31
     q1 = t["2023-Q1"]
     assert q1["numerator"] == 2 and q1["coverage"] == "partial"
@@ -85,8 +89,9 @@ def test_annualized_month_quarter_week_and_rolling(wh):
     plain = compute("homicide_rate", area="M1", period="2023-01", warehouse=wh, annualize=False)
     assert_allclose(plain.column("value")[0].as_py(), 1.0)
     # ISO week 2023-W05 (30 Jan - 5 Feb) holds the femicide of 5 February
-    w = rows(compute("homicide_rate", area="M1", period="2023-W05", by="sex", warehouse=wh),
-             key="sex")
+    w = rows(
+        compute("homicide_rate", area="M1", period="2023-W05", by="sex", warehouse=wh), key="sex"
+    )
     assert w["female"]["numerator"] == 1 and w["male"]["numerator"] == 0
     assert_allclose(w["female"]["value"], 1 / (50_000 * 7 / 365) * 1e5)
     assert w["female"]["expected_source_months"] == 2
@@ -96,12 +101,15 @@ def test_breakdowns_use_matching_population(wh):
     t = rows(compute("homicide_rate", area="M1", period="2023", by="sex", warehouse=wh), "sex")
     assert_allclose(t["female"]["value"], 3 / 50_000 * 1e5)
     assert_allclose(t["male"]["value"], 2 / 50_000 * 1e5)
-    w = rows(compute("homicide_rate", area="M1", period="2023", by="weapon", warehouse=wh),
-             "weapon")
+    w = rows(
+        compute("homicide_rate", area="M1", period="2023", by="weapon", warehouse=wh), "weapon"
+    )
     assert w["firearm"]["numerator"] == 3 and w["firearm"]["denominator"] == 100_000
     assert w["unknown_means"]["numerator"] == 0
-    ag = rows(compute("homicide_rate", area="M1", period="2023", by="age_group", warehouse=wh),
-              "age_group")
+    ag = rows(
+        compute("homicide_rate", area="M1", period="2023", by="age_group", warehouse=wh),
+        "age_group",
+    )
     assert ag["20-24"]["numerator"] == 3 and ag["20-24"]["denominator"] == 50_000
     assert ag["80+"]["numerator"] == 0 and ag["80+"]["value"] is None  # no population
 
@@ -120,8 +128,7 @@ def test_shares_have_wilson_intervals(wh):
 
     fs = compute("firearm_homicide_share", area="M1", period="2023", warehouse=wh).to_pylist()[0]
     w = wilson_interval(3, 5)
-    assert_allclose([fs["value"], fs["ci_low"], fs["ci_high"]],
-                    [60.0, 100 * w.low, 100 * w.high])
+    assert_allclose([fs["value"], fs["ci_low"], fs["ci_high"]], [60.0, 100 * w.low, 100 * w.high])
     cy = compute("cyber_related_share", period="2023", warehouse=wh).to_pylist()[0]
     assert cy["numerator"] == 2 and cy["denominator"] == 4  # unknown flag left out
     un = compute("unsentenced_detainee_share", period="2023", warehouse=wh).to_pylist()[0]
@@ -134,8 +141,9 @@ def test_offence_filters_exclusions_and_sources(wh):
     assert mvt.column("numerator")[0].as_py() == 1  # 050213 (parts) excluded
     rob = compute("robbery_rate", area="M1", period="2023", warehouse=wh)
     assert rob.column("numerator")[0].as_py() == 4  # 0401 at levels 3 and 4
-    forensic = compute("homicide_rate", area="M1", period="2023", source_kind="forensic",
-                       warehouse=wh).to_pylist()[0]
+    forensic = compute(
+        "homicide_rate", area="M1", period="2023", source_kind="forensic", warehouse=wh
+    ).to_pylist()[0]
     assert forensic["numerator"] == 6 and forensic["coverage"] == "ok"
 
 
@@ -145,8 +153,9 @@ def test_change_year_earlier_uses_conditional_binomial(wh):
     assert r["ref_period"] == "2022" and r["ref_numerator"] == 24
     assert_allclose(r["p_value"], binomtest(19, 43, 0.5).pvalue)
     assert_allclose(r["change_pct"], 100 * (9.5 - 12.0) / 12.0)
-    prev = compute("homicide_count", area="M1", period="2023-02", compare="previous",
-                   warehouse=wh).to_pylist()[0]
+    prev = compute(
+        "homicide_count", area="M1", period="2023-02", compare="previous", warehouse=wh
+    ).to_pylist()[0]
     assert prev["ref_period"] == "2023-01" and prev["ref_numerator"] == 1
 
 
@@ -163,7 +172,9 @@ def test_provenance_and_errors(wh):
     t = compute("homicide_rate", period="2023", warehouse=wh)
     prov = provenance(t)
     assert prov["indicator_id"] == "homicide_rate" and prov["indicator_version"] == 1
-    assert prov["crosswalk_versions"] == [1] and len(prov["batch_ids"]) == 11  # PN, 2023, less March
+    assert (
+        prov["crosswalk_versions"] == [1] and len(prov["batch_ids"]) == 11
+    )  # PN, 2023, less March
     assert "fact_victim" in prov["sql"]
     with pytest.raises(UserInputError):
         compute("homicide_rate", period="2023", by="motive", warehouse=wh)

@@ -16,19 +16,22 @@ def test_forensic_vs_police_tolerance(wh):
     assert forensic_vs_police(wh, "2023", tolerance=0.0, min_difference=0) != ()
     found = forensic_vs_police(wh, "2023-09", tolerance=0.0, min_difference=0)
     assert [(f.area_code, f.period, f.observed, f.expected) for f in found] == [
-        ("M1", "2023-09", 0, 1)]
+        ("M1", "2023-09", 0, 1)
+    ]
 
 
 def test_victims_vs_incidents(wh):
     found = victims_vs_incidents(wh, "2023-06")
-    assert [(f.area_code, f.period, f.source_code, f.observed, f.expected, f.severity)
-            for f in found] == [("M3", "2023-06", "PN", 1, 2, "error")]
+    assert [
+        (f.area_code, f.period, f.source_code, f.observed, f.expected, f.severity) for f in found
+    ] == [("M3", "2023-06", "PN", 1, 2, "error")]
 
 
 def test_outlier_in_own_history_and_missing_month_skipped(wh):
     found = outliers(wh, "2023")
     assert [(f.area_code, f.period, f.source_code, f.observed) for f in found] == [
-        ("M3", "2023-08", "PN", 9)]
+        ("M3", "2023-08", "PN", 9)
+    ]
     assert abs(found[0].expected - 16.5 / 11) < 1e-9  # (5*2 + 1 + 1 + 4*1 + 0.5) / 11 months
     assert found[0].p_value < 1e-4
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+
 @njit(cache=True, inline="always")
 def splitmix64(state: np.uint64) -> tuple[np.uint64, np.uint64]:
     """Advance a SplitMix64 state; return (new state, 64-bit output)."""

@@ -128,7 +128,7 @@ def concentration(
     shares.setflags(write=False)
     return Concentration(
         n_places=n,
-        n_incidents=int(round(total)),
+        n_incidents=round(total),
         top_shares=top,
         places_for_half=float(half / n) if total > 0 else float("nan"),
         gini=gini(x),

@@ -100,8 +100,8 @@ def evaluate_hotspots(
         pai=pai,
         pei=pei,
         rri=rri,
-        n_hits=int(round(n)),
-        n_total=int(round(total)),
-        n_max_hits=int(round(n_star)),
+        n_hits=round(n),
+        n_total=round(total),
+        n_max_hits=round(n_star),
         hot_cells=k,
     )

@@ -395,9 +395,7 @@ def local_moran(
     lag = _lag(w, wvals, z)
     den = (z * z).sum()
     stat = (n - 1) * z * lag / den
-    quad = np.where(
-        z > 0, np.where(lag > 0, 1, 4), np.where(lag > 0, 2, 3)
-    ).astype(np.int8)
+    quad = np.where(z > 0, np.where(lag > 0, 1, 4), np.where(lag > 0, 2, 3)).astype(np.int8)
     p_sim, z_sim = _simulate(
         z, w, wvals, self_w, stat, permutations, seed, (n - 1) / den, True, ties
     )

@@ -73,6 +73,9 @@ class KnoxResult:
         ``(1 + #{permuted >= observed}) / (permutations + 1)``.
     permutations, seed, convention, metric, n_events, n_pairs
         Parameters and sizes (``n_pairs`` = all n(n-1)/2 pairs).
+    extra
+        Context: ``pairs_within_largest_band`` and, from the service, the filter and the number
+        of incidents left out for lack of a location.
     """
 
     spatial_labels: tuple[str, ...]
@@ -126,6 +129,7 @@ class KnoxResult:
             "metric": self.metric,
             "n_events": self.n_events,
             "n_pairs": self.n_pairs,
+            "extra": dict(self.extra),
         }
 
     def to_rows(self) -> list[dict[str, Any]]:
@@ -312,6 +316,8 @@ def _count(pi, pj, sband, n_rows, t, edges, nrc):  # pragma: no cover - numba
 
 @njit(cache=True, parallel=True)
 def _permute(pi, pj, sband, n_rows, t, edges, nrc, n_perm, seed):  # pragma: no cover - numba
+    """Counts of the within-band cells for each permutation of the dates (parallel over
+    permutations; each permutation from its own seeded stream)."""
     nt = edges.shape[0]
     n = t.shape[0]
     out = np.zeros((n_perm, n_rows, nt), np.int64)

@@ -402,9 +402,10 @@ def near_repeat(
         permutations=permutations,
         seed=seed,
     )
-    res.extra["n_without_location"] = inc.n_without_location
-    res.extra["filter"] = flt.to_dict()
-    return res
+    from dataclasses import replace
+
+    extra = {**res.extra, "n_without_location": inc.n_without_location, "filter": flt.to_dict()}
+    return replace(res, extra=extra)
 
 
 @dataclass(frozen=True, eq=False)
@@ -457,8 +458,12 @@ def concentration_report(
             where += " AND (area_l1 = ? OR area_l2 = ? OR area_l3 = ? OR area_code = ?)"
             params = [flt.area] * 4
         areas = np.array(
-            [r[0] for r in con.execute(f"SELECT area_code FROM dim_area WHERE {where}", params)
-             .fetchall()],
+            [
+                r[0]
+                for r in con.execute(
+                    f"SELECT area_code FROM dim_area WHERE {where}", params
+                ).fetchall()
+            ],
             dtype=object,
         )
         if areas.size == 0:
@@ -503,8 +508,9 @@ class TimeReport:
             "heatmap": self.heatmap.to_dict(),
             "series": self.series.to_dict() if self.series else None,
             "months": list(self.months),
-            "monthly_counts": [None if not np.isfinite(v) else float(v) for v in
-                               self.monthly_counts],
+            "monthly_counts": [
+                None if not np.isfinite(v) else float(v) for v in self.monthly_counts
+            ],
             "note": self.note,
             "filter": self.filter.to_dict(),
         }
@@ -552,9 +558,7 @@ def time_report(
     if flt.date_to:
         months = [m for m in months if m <= flt.date_to]
     has = dict(delivered)
-    counts = np.array(
-        [float(got.get(m, 0)) if has.get(m) else np.nan for m in months], dtype=float
-    )
+    counts = np.array([float(got.get(m, 0)) if has.get(m) else np.nan for m in months], dtype=float)
     labels = tuple(m.strftime("%Y-%m") for m in months)
     series = None
     note = ""

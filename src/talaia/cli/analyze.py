@@ -9,6 +9,7 @@ table and, with ``--output FILE``, writes GeoJSON (``.geojson``), JSON (``.json`
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -160,8 +161,15 @@ def hotspots_cmd(
         key = "z_sim" if method == "local_moran" else "z"
         order = sorted(rows, key=lambda r: -(r[key] or -1e9))[:top]
         for r in order:
-            t.add_row(r["unit"], _num(r["value"], "{:.0f}"), _num(r["statistic"], "{:.4g}"),
-                      _num(r["z"], "{:.2f}"), _num(r["p_sim"]), _num(r["q_value"]), r["label"])
+            t.add_row(
+                r["unit"],
+                _num(r["value"], "{:.0f}"),
+                _num(r["statistic"], "{:.4g}"),
+                _num(r["z"], "{:.2f}"),
+                _num(r["p_sim"]),
+                _num(r["q_value"]),
+                r["label"],
+            )
         console.print(t)
         counts = {lab: labels.count(lab) for lab in sorted(set(labels))}
         console.print(f"labels / etiquetas: {counts}", highlight=False)
@@ -203,7 +211,7 @@ def near_repeat_cmd(
             vals = [float(v) for v in text.split(",") if v.strip()]
         except ValueError as exc:
             raise UserInputError(f"{name} {text!r}: numbers separated by commas") from exc
-        if not vals or any(b <= a for a, b in zip(vals, vals[1:], strict=False)):
+        if not vals or any(b <= a for a, b in itertools.pairwise(vals)):
             raise UserInputError(f"{name} {text!r}: increasing numbers / números crecientes")
         return vals
 
@@ -274,7 +282,12 @@ def concentration_cmd(
     con = service.connect(warehouse)
     with _progress(console) as step:
         rep = service.concentration_report(
-            con, flt, unit=unit, cell=cell, repeat_days=repeat_days, progress=step  # type: ignore[arg-type]
+            con,
+            flt,
+            unit=unit,
+            cell=cell,
+            repeat_days=repeat_days,
+            progress=step,  # type: ignore[arg-type]
         )
     c, r = rep.concentration, rep.repeats
     t = Table(title=f"Concentration over {c.n_places} places ({unit}) / concentración")
@@ -285,8 +298,10 @@ def concentration_cmd(
     t.add_row("places holding 50% / lugares con el 50%", _num(c.places_for_half, "{:.1%}"))
     t.add_row("Gini", _num(c.gini))
     t.add_row("generalized Gini (Bernasco & Steenbeek)", _num(c.gini_generalized))
-    t.add_row(f"repeats within {r.window_days:g} days / repeticiones", f"{r.n_repeats} "
-              f"of {r.n_incidents} ({_num(r.repeat_share, '{:.1%}')})")
+    t.add_row(
+        f"repeats within {r.window_days:g} days / repeticiones",
+        f"{r.n_repeats} of {r.n_incidents} ({_num(r.repeat_share, '{:.1%}')})",
+    )
     console.print(t)
     if output:
         rows = [
@@ -319,13 +334,14 @@ def time_cmd(
     with _progress(console) as step:
         rep = service.time_report(con, flt, alpha=alpha, progress=step)
     hm = rep.heatmap
-    t = Table(title=f"Incidents by day × 3-hour block (aoristic) / por día y franja; "
-              f"{hm.n_range} ranges")
+    t = Table(
+        title=f"Incidents by day × 3-hour block (aoristic) / por día y franja; {hm.n_range} ranges"
+    )
     t.add_column("day / día")
     for h in range(0, 24, 3):
         t.add_column(f"{h:02d}-{h + 3:02d}")
     for d, name in enumerate(DAYS_EN):
-        t.add_row(name, *[f"{hm.weights[d, h:h + 3].sum():.1f}" for h in range(0, 24, 3)])
+        t.add_row(name, *[f"{hm.weights[d, h : h + 3].sum():.1f}" for h in range(0, 24, 3)])
     console.print(t)
     if rep.series is not None:
         s = Table(title="Months flagged / meses señalados (Poisson)")
@@ -333,10 +349,15 @@ def time_cmd(
             s.add_column(c)
         for row in rep.series.to_rows():
             if row["flag"]:
-                s.add_row(row["period"], _num(row["observed"], "{:.0f}"),
-                          _num(row["expected"], "{:.1f}"), _num(row["lower"], "{:.0f}"),
-                          _num(row["upper"], "{:.0f}"), _num(row["p_value"], "{:.4f}"),
-                          row["flag"])
+                s.add_row(
+                    row["period"],
+                    _num(row["observed"], "{:.0f}"),
+                    _num(row["expected"], "{:.1f}"),
+                    _num(row["lower"], "{:.0f}"),
+                    _num(row["upper"], "{:.0f}"),
+                    _num(row["p_value"], "{:.4f}"),
+                    row["flag"],
+                )
         console.print(s)
     else:
         console.print(f"no trend decomposition / sin descomposición: {rep.note}", highlight=False)
@@ -344,8 +365,10 @@ def time_cmd(
         rows = (
             rep.series.to_rows()
             if rep.series is not None
-            else [{"period": m, "observed": None if not np.isfinite(v) else float(v)}
-                  for m, v in zip(rep.months, rep.monthly_counts, strict=True)]
+            else [
+                {"period": m, "observed": None if not np.isfinite(v) else float(v)}
+                for m, v in zip(rep.months, rep.monthly_counts, strict=True)
+            ]
         )
         _write(output, rep, rows)
         console.print(f"wrote / escrito {output}", highlight=False)

@@ -41,6 +41,7 @@ _T = {
         "none": "none",
         "pg_fresh": "--fresh only wipes files; the PostgreSQL store was not emptied.",
         "bad_scale": "--scale must be positive",
+        "serve": "Start the portal with: talaia serve",
     },
     "es": {
         "help": "País de demostración: generarlo y cargarlo en el almacén y el data warehouse.",
@@ -64,6 +65,7 @@ _T = {
         "none": "ninguno",
         "pg_fresh": "--fresh solo borra archivos; el almacén PostgreSQL no se vació.",
         "bad_scale": "--scale debe ser positivo",
+        "serve": "Inicie el portal con: talaia serve",
     },
 }
 
@@ -265,12 +267,14 @@ def register(app: typer.Typer) -> None:
             False, help="Wipe the store, warehouse and demo folder first / borrar antes."
         ),
         serve: bool = typer.Option(
-            False, "--serve/--no-serve", help="Start the web portal afterwards (not yet)."
+            False, "--serve/--no-serve", help="Then tell how to start the portal (talaia serve)."
         ),
     ) -> None:
         if ctx.invoked_subcommand is not None:
             return
         run_demo(out, seed, scale, fresh)
+        if serve:
+            Console().print(_tr("serve"))
 
     @demo_app.command("generate", help=_T["en"]["gen_help"] + " / " + _T["es"]["gen_help"])
     def generate_cmd(

@@ -46,16 +46,20 @@ def show_cmd(indicator_id: str, lang: str = typer.Option("en", help="en | es")) 
     c = Console()
     c.print(f"[bold]{ind.id}[/] v{ind.version}: {ind.name.get(lang)}")
     c.print(ind.definition.get(lang))
-    c.print(f"unit: {ind.unit}; counting unit: {ind.counting_unit}; "
-            f"preferred period: {ind.preferred_period}")
+    c.print(
+        f"unit: {ind.unit}; counting unit: {ind.counting_unit}; "
+        f"preferred period: {ind.preferred_period}"
+    )
     ref = ind.reference
     c.print(f"SDG {ref.sdg or '-'} {ref.sdg_series or ''}  UN-CTS: {ref.uncts or '-'}")
     n = ind.numerator
-    c.print(f"numerator: {n.table} ICCS {', '.join(n.iccs) or 'all'}"
-            + (f" except {', '.join(n.iccs_exclude)}" if n.iccs_exclude else "")
-            + (f" where {n.where}" if n.where else "")
-            + (f" any of {list(n.any_of)}" if n.any_of else "")
-            + (f" sources {', '.join(n.source_kind)}" if n.source_kind else ""))
+    c.print(
+        f"numerator: {n.table} ICCS {', '.join(n.iccs) or 'all'}"
+        + (f" except {', '.join(n.iccs_exclude)}" if n.iccs_exclude else "")
+        + (f" where {n.where}" if n.where else "")
+        + (f" any of {list(n.any_of)}" if n.any_of else "")
+        + (f" sources {', '.join(n.source_kind)}" if n.source_kind else "")
+    )
     c.print(f"denominator: {ind.denominator.kind}")
     c.print(f"disaggregations: {', '.join(ind.disaggregations) or '-'}")
     c.print(ind.method_note.get(lang))
@@ -64,8 +68,9 @@ def show_cmd(indicator_id: str, lang: str = typer.Option("en", help="en | es")) 
 @indicators_app.command("compute")
 def compute_cmd(
     indicator_id: str,
-    period: str = typer.Option(..., "--period", help="2023 | 2023-Q2 | 2023-05 | R12:2023-05 | "
-                               "2023-W07 | 2014-01..2023-12"),
+    period: str = typer.Option(
+        ..., "--period", help="2023 | 2023-Q2 | 2023-05 | R12:2023-05 | 2023-W07 | 2014-01..2023-12"
+    ),
     area: str = typer.Option(None, "--area", help="area code (default: national)"),
     by: list[str] = typer.Option([], "--by", help="breakdown variable (repeatable)"),
     level: int = typer.Option(None, "--level", help="output area level 0-3 (roll-up)"),
@@ -82,14 +87,33 @@ def compute_cmd(
     if compare not in (None, "previous", "year_earlier"):
         raise UserInputError("--compare must be previous or year_earlier")
     ind = get_indicator(indicator_id)
-    table = compute(ind, area=area, period=period, by=by, level=level, warehouse=warehouse,
-                    source_kind=source_kind, compare=compare, smooth=smooth)  # type: ignore[arg-type]
+    table = compute(
+        ind,
+        area=area,
+        period=period,
+        by=by,
+        level=level,
+        warehouse=warehouse,
+        source_kind=source_kind,
+        compare=compare,  # type: ignore[arg-type]
+        smooth=smooth,
+    )
     if out is not None:
         export(table, ind, out)
         Console(stderr=True).print(f"wrote {table.num_rows} rows to {out}")
         return
-    cols = ["period", "area_code", *by, "numerator", "denominator", "value", "ci_low",
-            "ci_high", "coverage", "completeness"]
+    cols = [
+        "period",
+        "area_code",
+        *by,
+        "numerator",
+        "denominator",
+        "value",
+        "ci_low",
+        "ci_high",
+        "coverage",
+        "completeness",
+    ]
     if compare:
         cols += ["ref_value", "change_pct", "p_value"]
     t = Table(*cols, title=f"{ind.id} ({ind.unit})")
@@ -116,8 +140,14 @@ def validate_cmd(
         to_csv(findings_table(found), out)
     t = Table("rule", "severity", "area", "period", "source", "message", title=f"{len(found)}")
     for f in found:
-        t.add_row(f.rule, f.severity, f.area_code, f.period, f.source_code or "",
-                  f.message_es if lang == "es" else f.message_en)
+        t.add_row(
+            f.rule,
+            f.severity,
+            f.area_code,
+            f.period,
+            f.source_code or "",
+            f.message_es if lang == "es" else f.message_en,
+        )
     Console().print(t)
 
 

@@ -114,6 +114,17 @@ def token(
     typer.echo(secret)
 
 
+@users_app.command("create-demo")
+def create_demo() -> None:
+    """Create the demo accounts (admin, analyst, steward of PN, viewer; passwords in README)."""
+    from talaia.web.services.users import DEMO_USERS, create_demo_users
+
+    made = {u.username for u in create_demo_users(_engine())}
+    for username, role, agency, password in DEMO_USERS:
+        state = "created" if username in made else "exists or agency missing"
+        typer.echo(f"{username:10} {role:14} {agency or '':4} {password:16} {state}")
+
+
 @users_app.command("list")
 def list_users() -> None:
     """List accounts."""

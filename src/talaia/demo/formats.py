@@ -11,6 +11,12 @@ inverse of what they need (raw label -> canonical vocabulary token). An empty ce
 - ``medicina_legal``: XLSX, one sheet ``Defunciones``, header in row 1; dates are Excel dates.
 - ``penitenciario``: JSON lines, one admission per line, ``fecha_ingreso`` ISO 8601.
 
+A police row has a victim when any ``victima_*`` / ``*_VICTIMA`` / ``VINCULO`` / ``LESIONES``
+field is filled (victim citizenship is always filled for a victim, even when the sex or age was
+left empty), and a suspect when any ``imputado_*`` / ``*_IMPUTADO`` field is; the victim's
+relationship to the suspect is also the suspect's (canonical ``perpetrator.relationship``).
+Forensic records are deaths: canonical ``attempted = completed`` and ``victim.outcome = killed``.
+
 Personal identifiers (``imputado_cedula``, ``DOC_IMPUTADO``, ``cedula``) are national ID numbers
 in clear, as agencies deliver them; canonical records carry only ``person_key``.
 """

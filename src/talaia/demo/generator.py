@@ -187,10 +187,10 @@ def _write_reference(out: Path, country: Country, years: tuple[int, ...], facili
     (ref / "agencies.json").write_text(
         json.dumps(agencies, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    return int(pc_sum(pop, years[-1]))
+    return int(_population_total(pop, years[-1]))
 
 
-def pc_sum(pop: pa.Table, year: int) -> int:
+def _population_total(pop: pa.Table, year: int) -> int:
     years = pop.column("year").to_numpy()
     return int(pop.column("population").to_numpy()[years == year].sum())
 
@@ -512,6 +512,7 @@ def generate(
             {
                 "code": s.code,
                 "agency_code": s.agency_code,
+                "agency": s.agency,
                 "kind": s.kind,
                 "expected_from": months[0],
                 "expected_to": months[-1],

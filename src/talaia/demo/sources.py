@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from talaia.demo import catalogue as cat
 from talaia.demo.country import Country
 from talaia.demo.events import MonthAdmissions, MonthEvents, People
-from talaia.demo.formats import RAW_LABELS
+from talaia.demo.formats import RAW_COLUMNS, RAW_LABELS
 from talaia.records.schema import conform
 
 #: Secret of the demo's pseudonymization: person_key = HMAC-SHA256(DEMO_SECRET, cédula) hex.
@@ -625,8 +625,6 @@ def raw_table(source: str, f: dict) -> pa.Table:
             f["code"],
             f["label"],
         ]
-    from talaia.demo.formats import RAW_COLUMNS
-
     arrays = [
         c if isinstance(c, pa.Array | pa.ChunkedArray) else _arr(c, pa.string()) for c in cols
     ]

@@ -138,7 +138,8 @@ class AreaHierarchy:
         pos = np.searchsorted(keys.astype(str), uniq)
         pos = np.clip(pos, 0, len(keys) - 1)
         found = keys.astype(str)[pos] == uniq
-        mapped = np.where(found, target[pos], None)
-        out = mapped[inverse]
-        out[np.equal(arr, None)] = None
+        mapped = target[pos].copy()
+        mapped[~found] = None
+        out: np.ndarray = mapped[inverse]
+        out[np.asarray(arr == None, dtype=bool)] = None  # noqa: E711 (element-wise on objects)
         return out

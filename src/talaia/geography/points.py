@@ -40,6 +40,23 @@ class AreaIndex:
         shapely.prepare(geoms)
         return cls(tuple(codes), geoms, shapely.STRtree(geoms))
 
+    @classmethod
+    def from_geojson(cls, codes: Sequence[str], texts: Sequence[str]) -> AreaIndex:
+        """Build from GeoJSON geometry texts (as in ``area.geometry`` of the store).
+
+        Raises ``ValueError`` naming the first area whose geometry is not valid GeoJSON.
+        """
+        try:
+            geoms = shapely.from_geojson(np.asarray(texts, dtype=object))
+        except Exception:
+            for code, text in zip(codes, texts, strict=True):
+                try:
+                    shapely.from_geojson(text)
+                except Exception as exc:
+                    raise ValueError(f"area {code}: invalid GeoJSON geometry: {exc}") from None
+            raise
+        return cls.build(codes, list(geoms))
+
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Index (into ``codes``) of the area containing each point, ``-1`` where none does.
 

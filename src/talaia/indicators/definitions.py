@@ -21,17 +21,50 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from talaia.errors import DataError, NotFoundError
 from talaia.records.vocab import AGE_GROUPS, VOCABULARIES
 
-FactTable = Literal["fact_incident", "fact_offence", "fact_victim", "fact_perpetrator",
-                    "fact_custody"]
+FactTable = Literal[
+    "fact_incident", "fact_offence", "fact_victim", "fact_perpetrator", "fact_custody"
+]
 
-_COMMON = (
-    "batch_id source_code agency_code source_kind occurred_date year quarter month period_month "
-    "iso_year iso_week dow hour occurred_from occurred_to occurred_precision area_code area_l1 "
-    "area_l2 area_l3 lon lat national_code iccs_code iccs_l1 iccs_l2 iccs_l3 iccs_l4 "
-    "crosswalk_version mapping_type location_type attempted weapon situational_context motive "
-    "cyber_related incident_id"
-).split()
-_PERSON = "sex age age_group relationship citizenship".split()
+_COMMON = [
+    "batch_id",
+    "source_code",
+    "agency_code",
+    "source_kind",
+    "occurred_date",
+    "year",
+    "quarter",
+    "month",
+    "period_month",
+    "iso_year",
+    "iso_week",
+    "dow",
+    "hour",
+    "occurred_from",
+    "occurred_to",
+    "occurred_precision",
+    "area_code",
+    "area_l1",
+    "area_l2",
+    "area_l3",
+    "lon",
+    "lat",
+    "national_code",
+    "iccs_code",
+    "iccs_l1",
+    "iccs_l2",
+    "iccs_l3",
+    "iccs_l4",
+    "crosswalk_version",
+    "mapping_type",
+    "location_type",
+    "attempted",
+    "weapon",
+    "situational_context",
+    "motive",
+    "cyber_related",
+    "incident_id",
+]
+_PERSON = ["sex", "age", "age_group", "relationship", "citizenship"]
 
 #: Columns of each warehouse fact table (docs/contracts.md §6).
 FACT_COLUMNS: dict[str, frozenset[str]] = {
@@ -42,8 +75,18 @@ FACT_COLUMNS: dict[str, frozenset[str]] = {
         [*_COMMON, *_PERSON, "offence_id", "perpetrator_id", "person_key", "recidivist"]
     ),
     "fact_custody": frozenset(
-        [*_COMMON, "custody_id", "person_key", "facility_code", "custody_status", "sex", "age",
-         "age_group", "citizenship", "released_at"]
+        [
+            *_COMMON,
+            "custody_id",
+            "person_key",
+            "facility_code",
+            "custody_status",
+            "sex",
+            "age",
+            "age_group",
+            "citizenship",
+            "released_at",
+        ]
     ),
 }
 
@@ -54,8 +97,16 @@ DISAGGREGATIONS: frozenset[str] = frozenset(
 #: Breakdowns that the population table also carries (rates keep their denominator).
 POPULATION_DIMENSIONS: frozenset[str] = frozenset({"sex", "age_group"})
 
-SOURCE_KINDS = ("police", "forensic", "health", "prosecution", "court", "prison", "emergency",
-                "survey")
+SOURCE_KINDS = (
+    "police",
+    "forensic",
+    "health",
+    "prosecution",
+    "court",
+    "prison",
+    "emergency",
+    "survey",
+)
 
 
 @cache
@@ -200,8 +251,12 @@ class Indicator(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Indicator:
-        want = {"count": "none", "rate_per_100k": "population", "percent": "count",
-                "ratio": "count"}[self.unit]
+        want = {
+            "count": "none",
+            "rate_per_100k": "population",
+            "percent": "count",
+            "ratio": "count",
+        }[self.unit]
         if self.denominator.kind != want:
             raise ValueError(f"unit {self.unit} needs a {want!r} denominator")
         cols = FACT_COLUMNS[self.numerator.table]

@@ -11,11 +11,12 @@ same period a year earlier (conditional binomial test).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -24,7 +25,7 @@ import pyarrow as pa
 from talaia import stats
 from talaia.errors import NotFoundError, UserInputError
 from talaia.indicators.definitions import Indicator, get_indicator
-from talaia.indicators.sql import NATIONAL, Query, build_statement
+from talaia.indicators.sql import NATIONAL, Query, build_statement, footprint_select
 from talaia.periods import Period, parse_period, period_range
 
 Warehouse = str | Path | duckdb.DuckDBPyConnection | None
@@ -52,9 +53,13 @@ def connect(warehouse: Warehouse = None) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
-    rel = con.sql(sql)
-    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
-    return fetch()
+    """Run ``sql`` and fetch the (small, aggregated) result as Arrow."""
+    res = con.execute(sql)
+    fetch = getattr(res, "to_arrow_table", None) or res.fetch_arrow_table
+    with warnings.catch_warnings():
+        # DuckDB 2 warns that a DB-API result is copied once more; results here are small
+        warnings.simplefilter("ignore", UserWarning)
+        return fetch()
 
 
 def parse_periods(period: str | Period | Iterable[str | Period]) -> tuple[Period, ...]:
@@ -75,15 +80,14 @@ def parse_periods(period: str | Period | Iterable[str | Period]) -> tuple[Period
     return tuple(dict.fromkeys(out))
 
 
-def area_level(con: duckdb.DuckDBPyConnection, area: str | None) -> int:
-    """Level of an area code in ``dim_area`` (0 for the country)."""
+def area_level(con: duckdb.DuckDBPyConnection, area: str | None) -> tuple[int, str | None]:
+    """Level of an area code in ``dim_area`` (0 for the country) and its level-1 region."""
     if area is None or area == NATIONAL:
-        return 0
-    rows = con.execute("SELECT level FROM dim_area WHERE area_code = ?", [area]).fetchall()
-    row = rows[0] if rows else None
-    if row is None:
+        return 0, None
+    rows = con.execute("SELECT level, area_l1 FROM dim_area WHERE area_code = ?", [area]).fetchall()
+    if not rows:
         raise NotFoundError(f"no area {area!r} / no existe el área {area!r}")
-    return int(row[0])
+    return int(rows[0][0]), rows[0][1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +101,15 @@ class Provenance:
     sql: str
 
     def to_json(self) -> str:
-        return json.dumps({
-            "indicator_id": self.indicator_id, "indicator_version": self.indicator_version,
-            "batch_ids": list(self.batch_ids), "crosswalk_versions": list(self.crosswalk_versions),
-            "sql": self.sql,
-        })
+        return json.dumps(
+            {
+                "indicator_id": self.indicator_id,
+                "indicator_version": self.indicator_version,
+                "batch_ids": list(self.batch_ids),
+                "crosswalk_versions": list(self.crosswalk_versions),
+                "sql": self.sql,
+            }
+        )
 
 
 def _num(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -114,8 +122,58 @@ def _flatten_ints(col: pa.ChunkedArray) -> tuple[int, ...]:
     return tuple(sorted({int(v) for v in vals}))
 
 
+_FOOTPRINTS: dict[tuple[object, ...], tuple[tuple[str, str | None], ...]] = {}
+
+
+def _footprint(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[tuple[str, str | None], ...]:
+    """Footprint of the sources counted (see :func:`talaia.indicators.sql.footprint_select`),
+    cached per warehouse state: the key includes a signature of ``source_month``, which every
+    load, refresh or rebuild changes."""
+    sig = con.execute(
+        "SELECT current_database(), count(*), sum(coalesce(batch_id, 0)), "
+        "sum(CASE WHEN delivered THEN 1 ELSE 0 END) FROM source_month"
+    ).fetchall()[0]
+    key = (*sig, q.indicator.numerator.table, q.kinds, q.source_codes, q.region)
+    if key not in _FOOTPRINTS:
+        if len(_FOOTPRINTS) > 256:
+            _FOOTPRINTS.clear()
+        rows = con.sql(footprint_select(q).sql(dialect="duckdb")).fetchall()
+        _FOOTPRINTS[key] = tuple((str(s), r) for s, r in rows)
+    return _FOOTPRINTS[key]
+
+
+_COMPILED: dict[tuple[object, ...], str] = {}
+
+
+def _compiled(q: Query) -> str:
+    """DuckDB SQL of ``q``, compiled once per distinct definition and query (like a prepared
+    statement: dashboards ask the same questions again and again)."""
+    key = (
+        q.indicator.model_dump_json(),
+        q.periods,
+        q.area,
+        q.area_level,
+        q.level,
+        q.by,
+        q.source_kinds,
+        q.source_codes,
+        q.region,
+        q.footprint,
+    )
+    sql = _COMPILED.get(key)
+    if sql is None:
+        if len(_COMPILED) > 512:
+            _COMPILED.clear()
+        sql = _COMPILED[key] = build_statement(q).sql(dialect="duckdb")
+    return sql
+
+
 def _run(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[pa.Table, str]:
-    sql = build_statement(q).sql(dialect="duckdb")
+    try:
+        q = replace(q, footprint=_footprint(con, q))
+    except duckdb.CatalogException as exc:
+        raise NotFoundError(f"warehouse is missing a table or column: {exc}") from None
+    sql = _compiled(q)
     try:
         return _arrow(con, sql), sql
     except duckdb.CatalogException as exc:
@@ -136,8 +194,9 @@ def _assemble(ind: Indicator, q: Query, raw: pa.Table, annualize: bool) -> dict[
     # partial: a due source-month did not arrive, or some month of the period had no source
     # at all (e.g. before the first source's expected_from)
     with np.errstate(divide="ignore", invalid="ignore"):
-        completeness = 100.0 * np.minimum(np.where(expected > 0, delivered / expected, 0.0),
-                                          with_data / nmonths)
+        completeness = 100.0 * np.minimum(
+            np.where(expected > 0, delivered / expected, 0.0), with_data / nmonths
+        )
     status = np.where(no_data, "no_data", np.where(completeness < 100.0, "partial", "ok"))
     numerator = np.where(no_data, np.nan, np.nan_to_num(_num(raw.column("numerator"))))
 
@@ -158,8 +217,9 @@ def _assemble(ind: Indicator, q: Query, raw: pa.Table, annualize: bool) -> dict[
         x = np.where(ok, np.minimum(numerator, n), 0.0)
         if ind.unit == "percent":
             est_p = stats.wilson_interval(x, n)
-            value, low, high = (np.where(ok, v * 100.0, np.nan)
-                                for v in (est_p.proportion, est_p.low, est_p.high))
+            value, low, high = (
+                np.where(ok, v * 100.0, np.nan) for v in (est_p.proportion, est_p.low, est_p.high)
+            )
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 value = np.where(ok & (n > 0), numerator / n, np.nan)
@@ -171,27 +231,41 @@ def _assemble(ind: Indicator, q: Query, raw: pa.Table, annualize: bool) -> dict[
         low = np.where(no_data, np.nan, ci.low)
         high = np.where(no_data, np.nan, ci.high)
         out.update(denominator=np.full(value.shape, np.nan), exposure=frac.copy())
-    out.update(value=value, ci_low=low, ci_high=high, coverage=status,
-               completeness=completeness, expected_months=expected,
-               delivered_months=delivered, year_fraction=frac)
+    out.update(
+        value=value,
+        ci_low=low,
+        ci_high=high,
+        coverage=status,
+        completeness=completeness,
+        expected_months=expected,
+        delivered_months=delivered,
+        year_fraction=frac,
+    )
     return out
 
 
-def _smooth(con: duckdb.DuckDBPyConnection, ind: Indicator, q: Query, raw: pa.Table,
-            cols: dict[str, Any]) -> None:
+def _smooth(
+    con: duckdb.DuckDBPyConnection, ind: Indicator, q: Query, raw: pa.Table, cols: dict[str, Any]
+) -> None:
     """Marshall global EB among sibling areas (same parent), per period and breakdown."""
     n = len(cols["value"])
     cols["smoothed"] = np.zeros(n, dtype=bool)
     if ind.unit != "rate_per_100k" or q.level == 0:
         return
-    parents = dict(con.execute(
-        "SELECT area_code, coalesce(parent_code, '') FROM dim_area WHERE level = ?", [q.level]
-    ).fetchall())
+    parents = dict(
+        con.execute(
+            "SELECT area_code, coalesce(parent_code, '') FROM dim_area WHERE level = ?", [q.level]
+        ).fetchall()
+    )
     key_cols = ["period", *q.by]
     keys = [raw.column(c).to_pylist() for c in key_cols]
     area = raw.column("area_code").to_pylist()
-    group = np.array(["\x1f".join(map(str, t)) + "\x1f" + parents.get(a, "")
-                      for *t, a in zip(*keys, area, strict=True)])
+    group = np.array(
+        [
+            "\x1f".join(map(str, t)) + "\x1f" + parents.get(a, "")
+            for *t, a in zip(*keys, area, strict=True)
+        ]
+    )
     use = np.isfinite(cols["numerator"]) & np.isfinite(cols["exposure"]) & (cols["exposure"] > 0)
     if not use.any():
         return
@@ -202,21 +276,44 @@ def _smooth(con: duckdb.DuckDBPyConnection, ind: Indicator, q: Query, raw: pa.Ta
     cols["smoothed"] = use
 
 
-def _compare(con: duckdb.DuckDBPyConnection, ind: Indicator, q: Query, raw: pa.Table,
-             cols: dict[str, Any], compare: str, annualize: bool) -> None:
-    ref_of = {str(p): (p.previous() if compare == "previous" else p.year_earlier())
-              for p in q.periods}
+def _compare(
+    con: duckdb.DuckDBPyConnection,
+    ind: Indicator,
+    q: Query,
+    raw: pa.Table,
+    cols: dict[str, Any],
+    compare: str,
+    annualize: bool,
+) -> None:
+    ref_of = {
+        str(p): (p.previous() if compare == "previous" else p.year_earlier()) for p in q.periods
+    }
     ref_periods = tuple(dict.fromkeys(ref_of.values()))
-    rq = Query(q.indicator, ref_periods, q.area, q.area_level, q.level, q.by, q.source_kinds,
-               q.source_codes)
+    rq = Query(
+        q.indicator,
+        ref_periods,
+        q.area,
+        q.area_level,
+        q.level,
+        q.by,
+        q.source_kinds,
+        q.source_codes,
+        q.region,
+    )
     rraw, _ = _run(con, rq)
     rcols = _assemble(ind, rq, rraw, annualize)
     key_cols = ["area_code", *q.by]
-    rkeys = zip(rraw.column("period").to_pylist(),
-                *[rraw.column(c).to_pylist() for c in key_cols], strict=True)
+    rkeys = zip(
+        rraw.column("period").to_pylist(),
+        *[rraw.column(c).to_pylist() for c in key_cols],
+        strict=True,
+    )
     index = {k: i for i, k in enumerate(rkeys)}
-    keys = zip([str(ref_of[p]) for p in raw.column("period").to_pylist()],
-               *[raw.column(c).to_pylist() for c in key_cols], strict=True)
+    keys = zip(
+        [str(ref_of[p]) for p in raw.column("period").to_pylist()],
+        *[raw.column(c).to_pylist() for c in key_cols],
+        strict=True,
+    )
     pos = np.array([index.get(k, -1) for k in keys], dtype=np.int64)
     n = len(pos)
     have = pos >= 0
@@ -229,8 +326,14 @@ def _compare(con: duckdb.DuckDBPyConnection, ind: Indicator, q: Query, raw: pa.T
     ref_value, ref_num = pick("value"), pick("numerator")
     exp1 = cols["exposure"] if ind.denominator.kind != "count" else cols["year_fraction"]
     exp2 = pick("exposure") if ind.denominator.kind != "count" else pick("year_fraction")
-    ok = (np.isfinite(cols["numerator"]) & np.isfinite(ref_num) & np.isfinite(exp1)
-          & np.isfinite(exp2) & (exp1 > 0) & (exp2 > 0))
+    ok = (
+        np.isfinite(cols["numerator"])
+        & np.isfinite(ref_num)
+        & np.isfinite(exp1)
+        & np.isfinite(exp2)
+        & (exp1 > 0)
+        & (exp2 > 0)
+    )
     p_value = np.full(n, np.nan)
     ratio = np.full(n, np.nan)
     if ok.any() and ind.denominator.kind != "count":
@@ -240,8 +343,12 @@ def _compare(con: duckdb.DuckDBPyConnection, ind: Indicator, q: Query, raw: pa.T
         change = np.where(ref_value != 0, 100.0 * (cols["value"] - ref_value) / ref_value, np.nan)
     cols.update(
         ref_period=[str(ref_of[p]) for p in raw.column("period").to_pylist()],
-        ref_value=ref_value, ref_numerator=ref_num, change_abs=cols["value"] - ref_value,
-        change_pct=change, rate_ratio=ratio, p_value=p_value,
+        ref_value=ref_value,
+        ref_numerator=ref_num,
+        change_abs=cols["value"] - ref_value,
+        change_pct=change,
+        rate_ratio=ratio,
+        p_value=p_value,
         significant=np.where(np.isfinite(p_value), p_value < 0.05, False),
         ref_coverage=np.array([rcols["coverage"][i] if i >= 0 else "no_data" for i in pos]),
     )
@@ -319,12 +426,14 @@ def compute(
         period = str(date.today().year - 1)
     periods = parse_periods(period)
     with connect(warehouse) as con:
-        alevel = area_level(con, area)
+        alevel, region = area_level(con, area)
         lvl = alevel if level is None else level
         if lvl < alevel or lvl > 3:
             raise UserInputError(f"level {lvl} is not within area {area} (level {alevel})")
         codes = (source,) if isinstance(source, str) else tuple(source or ())
-        q = Query(ind, periods, None if alevel == 0 else area, alevel, lvl, by_t, kinds, codes)
+        q = Query(
+            ind, periods, None if alevel == 0 else area, alevel, lvl, by_t, kinds, codes, region
+        )
         try:
             raw, sql = _run(con, q)
         except ValueError as exc:
@@ -337,8 +446,13 @@ def compute(
             cols["smoothed"] = np.zeros(len(raw_value), dtype=bool)
         if compare:
             _compare(con, ind, q, raw, cols, compare, annualize)
-    prov = Provenance(ind.id, ind.version, _flatten_ints(raw.column("batch_ids")),
-                      _flatten_ints(raw.column("crosswalk_versions")), sql)
+    prov = Provenance(
+        ind.id,
+        ind.version,
+        _flatten_ints(raw.column("batch_ids")),
+        _flatten_ints(raw.column("crosswalk_versions")),
+        sql,
+    )
     n = raw.num_rows
     arrays: dict[str, pa.Array] = {
         "indicator_id": pa.array([ind.id] * n, pa.string()),
@@ -349,25 +463,33 @@ def compute(
     }
     for b in by_t:
         arrays[b] = raw.column(b).combine_chunks()
-    arrays.update({
-        "numerator": _nan_to_null(cols["numerator"]),
-        "denominator": _nan_to_null(cols["denominator"]),
-        "value": _nan_to_null(cols["value"]),
-        "ci_low": _nan_to_null(cols["ci_low"]),
-        "ci_high": _nan_to_null(cols["ci_high"]),
-        "unit": pa.array([ind.unit] * n, pa.string()),
-        "annualized": pa.array([annualize and ind.unit == "rate_per_100k"] * n, pa.bool_()),
-        "coverage": pa.array(cols["coverage"], pa.string()),
-        "completeness": _nan_to_null(cols["completeness"]),
-        "expected_source_months": pa.array(cols["expected_months"].astype(np.int64)),
-        "delivered_source_months": pa.array(cols["delivered_months"].astype(np.int64)),
-        "smoothed": pa.array(cols["smoothed"], pa.bool_()),
-        "raw_value": _nan_to_null(raw_value),
-    })
+    arrays.update(
+        {
+            "numerator": _nan_to_null(cols["numerator"]),
+            "denominator": _nan_to_null(cols["denominator"]),
+            "value": _nan_to_null(cols["value"]),
+            "ci_low": _nan_to_null(cols["ci_low"]),
+            "ci_high": _nan_to_null(cols["ci_high"]),
+            "unit": pa.array([ind.unit] * n, pa.string()),
+            "annualized": pa.array([annualize and ind.unit == "rate_per_100k"] * n, pa.bool_()),
+            "coverage": pa.array(cols["coverage"], pa.string()),
+            "completeness": _nan_to_null(cols["completeness"]),
+            "expected_source_months": pa.array(cols["expected_months"].astype(np.int64)),
+            "delivered_source_months": pa.array(cols["delivered_months"].astype(np.int64)),
+            "smoothed": pa.array(cols["smoothed"], pa.bool_()),
+            "raw_value": _nan_to_null(raw_value),
+        }
+    )
     if compare:
         arrays["ref_period"] = pa.array(cols["ref_period"], pa.string())
-        for name in ("ref_value", "ref_numerator", "change_abs", "change_pct", "rate_ratio",
-                     "p_value"):
+        for name in (
+            "ref_value",
+            "ref_numerator",
+            "change_abs",
+            "change_pct",
+            "rate_ratio",
+            "p_value",
+        ):
             arrays[name] = _nan_to_null(cols[name])
         arrays["significant"] = pa.array(cols["significant"], pa.bool_())
         arrays["ref_coverage"] = pa.array(cols["ref_coverage"], pa.string())

@@ -53,14 +53,19 @@ def metadata_rows(ind: Indicator, table: pa.Table) -> list[tuple[str, str, str]]
         ("SDG series / serie ODS", ref.sdg_series or "", ref.sdg_series or ""),
         ("UN-CTS", ref.uncts or "", ref.uncts or ""),
         ("method note / nota metodológica", ind.method_note.en, ind.method_note.es),
-        ("coverage / cobertura",
-         "ok: every expected source-month delivered; partial: some missing (completeness %); "
-         "no_data: nothing delivered (never 0)",
-         "ok: todos los meses-fuente esperados entregados; partial: faltan algunos "
-         "(completitud %); no_data: nada entregado (nunca 0)"),
+        (
+            "coverage / cobertura",
+            "ok: every expected source-month delivered; partial: some missing (completeness %); "
+            "no_data: nothing delivered (never 0)",
+            "ok: todos los meses-fuente esperados entregados; partial: faltan algunos "
+            "(completitud %); no_data: nada entregado (nunca 0)",
+        ),
         ("batches / lotes", " ".join(map(str, prov.get("batch_ids", []))), ""),
-        ("crosswalk versions / versiones de correspondencia",
-         " ".join(map(str, prov.get("crosswalk_versions", []))), ""),
+        (
+            "crosswalk versions / versiones de correspondencia",
+            " ".join(map(str, prov.get("crosswalk_versions", []))),
+            "",
+        ),
     ]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlglot import exp
 
@@ -44,6 +45,10 @@ def _lit(v: object) -> exp.Expression:
     return exp.Literal.string(str(v))
 
 
+def _as(e: exp.Expression, name: str) -> exp.Expression:
+    return exp.alias_(e, name, copy=False)
+
+
 def _col(name: str, table: str | None = "f") -> exp.Column:
     return exp.column(name, table=table)
 
@@ -56,11 +61,11 @@ def _any(parts: Sequence[exp.Expression]) -> exp.Expression:
     return exp.or_(*parts) if len(parts) > 1 else parts[0]
 
 
-def _all(parts: Sequence[exp.Expression]) -> exp.Expression | None:
-    parts = [p for p in parts if p is not None]
-    if not parts:
+def _all(parts: Sequence[exp.Expression | None]) -> exp.Expression | None:
+    kept = [p for p in parts if p is not None]
+    if not kept:
         return None
-    return exp.and_(*parts) if len(parts) > 1 else parts[0]
+    return exp.and_(*kept) if len(kept) > 1 else kept[0]
 
 
 def _values_in(column: exp.Expression, values: Iterable[object]) -> exp.Expression:
@@ -90,18 +95,25 @@ def filter_condition(
     """WHERE condition of a :class:`Filter` (``source_kinds`` overrides the filter's)."""
     parts: list[exp.Expression | None] = []
     if flt.iccs:
-        parts.append(exp.Paren(this=_any(
-            [_eq(_col(iccs_column(c), alias), _lit(c)) for c in flt.iccs])))
+        parts.append(
+            exp.Paren(this=_any([_eq(_col(iccs_column(c), alias), _lit(c)) for c in flt.iccs]))
+        )
     for c in flt.iccs_exclude:
         col = _col(iccs_column(c), alias)
-        parts.append(exp.Paren(this=exp.or_(
-            exp.Is(this=col, expression=exp.Null()), exp.NEQ(this=col.copy(), expression=_lit(c))
-        )))
+        parts.append(
+            exp.Paren(
+                this=exp.or_(
+                    exp.Is(this=col, expression=exp.Null()),
+                    exp.NEQ(this=col.copy(), expression=_lit(c)),
+                )
+            )
+        )
     for name, values in flt.where.items():
         parts.append(_values_in(_col(name, alias), values))
     for group in flt.any_of:
-        parts.append(exp.Paren(this=_any(
-            [_values_in(_col(n, alias), v) for n, v in group.items()])))
+        parts.append(
+            exp.Paren(this=_any([_values_in(_col(n, alias), v) for n, v in group.items()]))
+        )
     kinds = tuple(source_kinds) if source_kinds else flt.source_kind
     if kinds:
         parts.append(_values_in(_col("source_kind", alias), kinds))
@@ -126,6 +138,13 @@ class Query:
         Breakdown variables (allowed by the definition).
     source_kinds
         Override of the numerator's source kinds (``()`` keeps the definition's).
+    source_codes
+        Restrict to these sources.
+    region
+        Level-1 area containing ``area`` (narrows the coverage footprint).
+    footprint
+        Precomputed ``(source_code, area_l1)`` pairs of :func:`footprint_select` (saves a
+        scan of the fact table); ``None`` computes them inside the statement.
     """
 
     indicator: Indicator
@@ -136,6 +155,8 @@ class Query:
     by: tuple[str, ...] = ()
     source_kinds: tuple[str, ...] = ()
     source_codes: tuple[str, ...] = ()
+    region: str | None = None
+    footprint: tuple[tuple[str, str | None], ...] | None = None
 
     def source_filter(self, alias: str) -> exp.Expression | None:
         """Restriction to the chosen source codes, if any."""
@@ -167,15 +188,30 @@ def period_month_rows(periods: Sequence[Period]) -> list[tuple[str, date, int, f
 
 def _sorted_set(column: exp.Expression) -> exp.Expression:
     """``ARRAY_AGG(DISTINCT column ORDER BY column)``."""
-    return exp.ArrayAgg(this=exp.Order(
-        this=exp.Distinct(expressions=[column]),
-        expressions=[exp.Ordered(this=column.copy(), nulls_first=False)],
-    ))
+    return exp.ArrayAgg(
+        this=exp.Order(
+            this=exp.Distinct(expressions=[column]),
+            expressions=[exp.Ordered(this=column.copy(), nulls_first=False)],
+        )
+    )
 
 
-def _values_cte(name: str, columns: list[str], rows: list[tuple[object, ...]]) -> exp.Select:
-    vals = exp.values([tuple(_lit(v) for v in r) for r in rows], alias=name, columns=columns)
-    return exp.select("*").from_(vals)
+def _values_cte(name: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> exp.Select:
+    """``SELECT <columns> FROM (VALUES ...) AS name(columns)``; dates travel as ISO text and
+    are cast once per column (fewer nodes to generate than one CAST per value)."""
+    dates = {i for i, v in enumerate(rows[0]) if isinstance(v, date)} if rows else set()
+    vals = exp.values(
+        [tuple(_lit(v.isoformat() if i in dates else v) for i, v in enumerate(r)) for r in rows],
+        alias=name,
+        columns=columns,
+    )
+    cols = [
+        exp.cast(_col(c, name), "DATE") if i in dates else _col(c, name)
+        for i, c in enumerate(columns)
+    ]
+    return exp.select(*[_as(c, n) for c, n in zip(cols, columns, strict=True)]).from_(
+        vals, copy=False
+    )
 
 
 def _area_key(q: Query, alias: str) -> exp.Expression:
@@ -193,25 +229,38 @@ def _count_select(q: Query, flt: Filter, out: str, by: Sequence[str]) -> exp.Sel
     key = "pw" if weeks else "pm"
     agg: exp.Expression = (
         exp.Count(this=exp.Distinct(expressions=[_col(flt.count_distinct)]))
-        if flt.count_distinct else exp.Count(this=exp.Star())
+        if flt.count_distinct
+        else exp.Count(this=exp.Star())
     )
     sel = exp.select(
-        exp.alias_(_col("period", key), "period"),
-        exp.alias_(_area_key(q, "f"), "area_code"),
-        *[exp.alias_(_col(b), b) for b in by],
-        exp.alias_(agg, out),
-        *([exp.alias_(_sorted_set(_col("crosswalk_version")),
-                      "crosswalk_versions")] if out == "numerator" else []),
-    ).from_(exp.alias_(exp.to_table(flt.table), "f"))
+        _as(_col("period", key), "period"),
+        _as(_area_key(q, "f"), "area_code"),
+        *[_as(_col(b), b) for b in by],
+        _as(agg, out),
+        *(
+            [_as(_sorted_set(_col("crosswalk_version")), "crosswalk_versions")]
+            if out == "numerator"
+            else []
+        ),
+    ).from_(_as(exp.to_table(flt.table), "f"), copy=False)
     if weeks:
-        on = exp.and_(_eq(_col("iso_year"), _col("iso_year", "pw")),
-                      _eq(_col("iso_week"), _col("iso_week", "pw")))
+        on = exp.and_(
+            _eq(_col("iso_year"), _col("iso_year", "pw")),
+            _eq(_col("iso_week"), _col("iso_week", "pw")),
+        )
     else:
         on = _eq(_col("period_month"), _col("period_month", "pm"))
     sel = sel.join(exp.to_table(key), on=on, copy=False)
-    cond = _all([filter_condition(flt, q.kinds if flt is q.indicator.numerator else
-                                  (q.source_kinds or flt.source_kind)), _area_filter(q, "f"),
-                 q.source_filter("f")])
+    cond = _all(
+        [
+            filter_condition(
+                flt,
+                q.kinds if flt is q.indicator.numerator else (q.source_kinds or flt.source_kind),
+            ),
+            _area_filter(q, "f"),
+            q.source_filter("f"),
+        ]
+    )
     if cond is not None:
         sel = sel.where(cond, copy=False)
     groups = [_col("period", key)] + ([_col(f"area_l{q.level}")] if q.level else [])
@@ -221,11 +270,11 @@ def _count_select(q: Query, flt: Filter, out: str, by: Sequence[str]) -> exp.Sel
 def _population_select(q: Query, by: Sequence[str]) -> exp.Select:
     # aggregate the population to (area key, year, breakdown) first, then spread over months
     inner = exp.select(
-        exp.alias_(_area_key(q, "p"), "area_code"),
-        exp.alias_(_col("year", "p"), "year"),
-        *[exp.alias_(_col(b, "p"), b) for b in by],
-        exp.alias_(exp.Sum(this=_col("population", "p")), "population"),
-    ).from_(exp.alias_(exp.to_table("population"), "p"))
+        _as(_area_key(q, "p"), "area_code"),
+        _as(_col("year", "p"), "year"),
+        *[_as(_col(b, "p"), b) for b in by],
+        _as(exp.Sum(this=_col("population", "p")), "population"),
+    ).from_(_as(exp.to_table("population"), "p"), copy=False)
     conds = [_area_filter(q, "p")]
     for name, values in q.indicator.denominator.population_where.items():
         conds.append(_values_in(_col(name, "p"), values))
@@ -233,40 +282,71 @@ def _population_select(q: Query, by: Sequence[str]) -> exp.Select:
     if cond is not None:
         inner = inner.where(cond, copy=False)
     inner = inner.group_by(
-        *([_col(f"area_l{q.level}", "p")] if q.level else []), _col("year", "p"),
-        *[_col(b, "p") for b in by], copy=False,
+        *([_col(f"area_l{q.level}", "p")] if q.level else []),
+        _col("year", "p"),
+        *[_col(b, "p") for b in by],
+        copy=False,
     )
     sel = exp.select(
-        exp.alias_(_col("period", "pm"), "period"),
-        exp.alias_(_col("area_code", "pa"), "area_code"),
-        *[exp.alias_(_col(b, "pa"), b) for b in by],
-        exp.alias_(exp.Sum(this=exp.Mul(this=_col("population", "pa"), expression=_col("w", "pm"))),
-                   "exposure"),
-        exp.alias_(exp.Count(this=exp.Distinct(expressions=[_col("period_month", "pm")])),
-                   "pop_months"),
-    ).from_(exp.alias_(inner.subquery(), "pa"))
-    sel = sel.join(exp.to_table("pm"), on=_eq(_col("year", "pa"), _col("pop_year", "pm")),
-                   copy=False)
-    return sel.group_by(_col("period", "pm"), _col("area_code", "pa"),
-                        *[_col(b, "pa") for b in by], copy=False)
+        _as(_col("period", "pm"), "period"),
+        _as(_col("area_code", "pa"), "area_code"),
+        *[_as(_col(b, "pa"), b) for b in by],
+        _as(
+            exp.Sum(this=exp.Mul(this=_col("population", "pa"), expression=_col("w", "pm"))),
+            "exposure",
+        ),
+        _as(exp.Count(this=exp.Distinct(expressions=[_col("period_month", "pm")])), "pop_months"),
+    ).from_(_as(inner.subquery(copy=False), "pa"), copy=False)
+    sel = sel.join(
+        exp.to_table("pm"), on=_eq(_col("year", "pa"), _col("pop_year", "pm")), copy=False
+    )
+    return sel.group_by(
+        _col("period", "pm"), _col("area_code", "pa"), *[_col(b, "pa") for b in by], copy=False
+    )
+
+
+def footprint_select(q: Query) -> exp.Select:
+    """Distinct ``(source_code, area_l1)`` of the sources counted, from the fact table."""
+    fp = (
+        exp.select(_as(_col("source_code"), "source_code"), _as(_col("area_l1"), "area_l1"))
+        .distinct()
+        .from_(_as(exp.to_table(q.indicator.numerator.table), "f"), copy=False)
+    )
+    region = _eq(_col("area_l1"), _lit(q.region)) if q.region is not None else None
+    cond = _all(
+        [
+            _values_in(_col("source_kind"), q.kinds) if q.kinds else None,
+            region,
+            q.source_filter("f"),
+        ]
+    )
+    if cond is not None:
+        fp = fp.where(cond, copy=False)
+    return fp
 
 
 def _coverage_selects(q: Query) -> tuple[exp.Select, exp.Select]:
-    table = q.indicator.numerator.table
-    fp = exp.select(
-        exp.alias_(_col("source_code"), "source_code"),
-        exp.alias_(_area_key(q, "f"), "area_code"),
-    ).distinct().from_(exp.alias_(exp.to_table(table), "f"))
-    cond = _all([_values_in(_col("source_kind"), q.kinds) if q.kinds else None,
-                 _area_filter(q, "f"), q.source_filter("f")])
-    if cond is not None:
-        fp = fp.where(cond, copy=False)
+    """Footprint and coverage.
+
+    ``source_month`` has no area, so a source is taken to cover every area of each level-1
+    region where it recorded at least one row in the indicator's fact table (a regional police
+    force covers its region; a national one every region). A municipality without any record
+    of its police is then still covered: its months are zeros, not "no data".
+    """
+    if q.footprint is not None:
+        rows = sorted({(s, r if q.level else None) for s, r in q.footprint}) or [("", "")]
+        fp = _values_cte("fp", ["source_code", "area_l1"], rows)
+    else:
+        fp = footprint_select(q)
     delivered = _col("delivered", "sm")
     expected = exp.or_(_col("expected", "sm"), delivered.copy())
 
     def _n(c: exp.Expression) -> exp.Expression:
-        return exp.Sum(this=exp.Case(ifs=[exp.If(this=c, true=exp.Literal.number(1))],
-                                     default=exp.Literal.number(0)))
+        return exp.Sum(
+            this=exp.Case(
+                ifs=[exp.If(this=c, true=exp.Literal.number(1))], default=exp.Literal.number(0)
+            )
+        )
 
     def _agg_list(c: str) -> exp.Expression:
         return exp.Filter(
@@ -275,25 +355,53 @@ def _coverage_selects(q: Query) -> tuple[exp.Select, exp.Select]:
         )
 
     cov = exp.select(
-        exp.alias_(_col("period", "pm"), "period"),
-        exp.alias_(_col("area_code", "fp"), "area_code"),
-        exp.alias_(_n(expected), "expected_months"),
-        exp.alias_(_n(delivered.copy()), "delivered_months"),
-        exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.Case(
-            ifs=[exp.If(this=delivered.copy(), true=_col("period_month", "pm"))])])),
-            "months_with_data"),
-        exp.alias_(_agg_list("batch_id"), "batch_ids"),
-        exp.alias_(_agg_list("source_code"), "sources"),
-    ).from_(exp.alias_(exp.to_table("source_month"), "sm"))
-    cov = cov.join(exp.to_table("pm"), on=_eq(_col("period_month", "sm"),
-                                              _col("period_month", "pm")))
-    cov = cov.join(exp.to_table("fp"), on=_eq(_col("source_code", "fp"),
-                                              _col("source_code", "sm")))
-    cov_cond = _all([_values_in(_col("source_kind", "sm"), q.kinds) if q.kinds else None,
-                     q.source_filter("sm")])
+        _as(_col("period", "pm"), "period"),
+        _as(_col("area_code", "ar") if q.level else _lit(NATIONAL), "area_code"),
+        _as(_n(expected), "expected_months"),
+        _as(_n(delivered.copy()), "delivered_months"),
+        _as(
+            exp.Count(
+                this=exp.Distinct(
+                    expressions=[
+                        exp.Case(
+                            ifs=[exp.If(this=delivered.copy(), true=_col("period_month", "pm"))]
+                        )
+                    ]
+                )
+            ),
+            "months_with_data",
+        ),
+        _as(_agg_list("batch_id"), "batch_ids"),
+        _as(_agg_list("source_code"), "sources"),
+    ).from_(_as(exp.to_table("source_month"), "sm"), copy=False)
+    cov = cov.join(
+        exp.to_table("pm"), on=_eq(_col("period_month", "sm"), _col("period_month", "pm"))
+    )
+    fp_table = exp.to_table("fp")
+    if not q.level:  # national: each source once, whatever its regions
+        fp_table = _as(
+            exp.select(_col("source_code", None))
+            .distinct()
+            .from_("fp", copy=False)
+            .subquery(copy=False),
+            "fp",
+        )
+    cov = cov.join(
+        fp_table, on=_eq(_col("source_code", "fp"), _col("source_code", "sm")), copy=False
+    )
+    if q.level:
+        cov = cov.join(
+            _as(exp.to_table("areas"), "ar"),
+            on=_eq(_col("area_l1", "ar"), _col("area_l1", "fp")),
+            copy=False,
+        )
+    cov_cond = _all(
+        [_values_in(_col("source_kind", "sm"), q.kinds) if q.kinds else None, q.source_filter("sm")]
+    )
     if cov_cond is not None:
         cov = cov.where(cov_cond, copy=False)
-    return fp, cov.group_by(_col("period", "pm"), _col("area_code", "fp"))
+    groups = [_col("period", "pm")] + ([_col("area_code", "ar")] if q.level else [])
+    return fp, cov.group_by(*groups, copy=False)
 
 
 def build_statement(q: Query) -> exp.Select:
@@ -310,10 +418,11 @@ def build_statement(q: Query) -> exp.Select:
         pw_rows = [(str(p), p.year, p.index) for p in q.periods if p.kind == "week"]
         ctes.append(("pw", _values_cte("pw", ["period", "iso_year", "iso_week"], pw_rows)))
     if q.level == 0:
-        areas = exp.select(exp.alias_(_lit(NATIONAL), "area_code"))
+        areas = exp.select(_as(_lit(NATIONAL), "area_code"))
     else:
-        areas = exp.select(exp.alias_(_col("area_code", "a"), "area_code")).from_(
-            exp.alias_(exp.to_table("dim_area"), "a"))
+        areas = exp.select(
+            _as(_col("area_code", "a"), "area_code"), _as(_col("area_l1", "a"), "area_l1")
+        ).from_(_as(exp.to_table("dim_area"), "a"), copy=False)
         cond = _all([_eq(_col("level", "a"), _lit(q.level)), _area_filter(q, "a")])
         areas = areas.where(cond, copy=False)
     ctes.append(("areas", areas))
@@ -332,48 +441,73 @@ def build_statement(q: Query) -> exp.Select:
 
     # every period x area x known breakdown value, plus whatever values the data hold
     grid = exp.select(
-        exp.alias_(_col("period", "pr"), "period"), exp.alias_(_col("area_code", "ar"), "area_code"),
-        *[exp.alias_(_col("v", f"b{i}"), b) for i, b in enumerate(by)],
-    ).from_(exp.alias_(exp.select(_col("period", None)).distinct().from_("pm").subquery(), "pr"))
-    grid = grid.join(exp.alias_(exp.to_table("areas"), "ar"), join_type="cross", copy=False)
+        _as(_col("period", "pr"), "period"),
+        _as(_col("area_code", "ar"), "area_code"),
+        *[_as(_col("v", f"b{i}"), b) for i, b in enumerate(by)],
+    ).from_(
+        _as(
+            exp.select(_col("period", None))
+            .distinct()
+            .from_("pm", copy=False)
+            .subquery(copy=False),
+            "pr",
+        )
+    )
+    grid = grid.join(_as(exp.to_table("areas"), "ar"), join_type="cross", copy=False)
     for i, b in enumerate(by):
         toks = tokens_of(b)
         if toks:
             sub = _values_cte(f"b{i}", ["v"], [(t,) for t in toks])
-            grid = grid.join(exp.alias_(sub.subquery(), f"b{i}"), join_type="cross", copy=False)
+            grid = grid.join(_as(sub.subquery(copy=False), f"b{i}"), join_type="cross", copy=False)
     if by and not all(tokens_of(b) for b in by):
         grid = None  # breakdown without a known value list: keys come from the data only
     key_cols = ["period", "area_code", *by]
-    from_num = exp.select(*[_col(c, "num") for c in key_cols]).from_("num")
-    keys: exp.Expression = from_num if grid is None else exp.union(grid, from_num, distinct=True)
+    from_num = exp.select(*[_col(c, "num") for c in key_cols]).from_("num", copy=False)
+    keys: exp.Expression = (
+        from_num if grid is None else exp.union(grid, from_num, distinct=True, copy=False)
+    )
     if den_kind == "count":
-        keys = exp.union(keys, exp.select(*[_col(c, "den") for c in key_cols]).from_("den"),
-                         distinct=True)
+        keys = exp.union(
+            keys,
+            exp.select(*[_col(c, "den") for c in key_cols]).from_("den", copy=False),
+            distinct=True,
+        )
     ctes.append(("keys", keys))
 
     def _on(other: str, cols: Sequence[str]) -> exp.Expression:
-        parts: list[exp.Expression] = [_eq(_col("period", "k"), _col("period", other)),
-                                       _eq(_col("area_code", "k"), _col("area_code", other))]
+        parts: list[exp.Expression] = [
+            _eq(_col("period", "k"), _col("period", other)),
+            _eq(_col("area_code", "k"), _col("area_code", other)),
+        ]
         parts += [exp.NullSafeEQ(this=_col(c, "k"), expression=_col(c, other)) for c in cols]
         return exp.and_(*parts)
 
     final = exp.select(
         *[_col(c, "k") for c in key_cols],
-        exp.alias_(_col("numerator", "num"), "numerator"),
+        _as(_col("numerator", "num"), "numerator"),
         _col("crosswalk_versions", "num"),
-        *([_col("exposure", "den"), _col("pop_months", "den")] if den_kind == "population"
-          else [_col("denominator", "den")] if den_kind == "count" else []),
-        _col("expected_months", "cov"), _col("delivered_months", "cov"),
+        *(
+            [_col("exposure", "den"), _col("pop_months", "den")]
+            if den_kind == "population"
+            else [_col("denominator", "den")]
+            if den_kind == "count"
+            else []
+        ),
+        _col("expected_months", "cov"),
+        _col("delivered_months", "cov"),
         _col("months_with_data", "cov"),
-        _col("batch_ids", "cov"), _col("sources", "cov"),
-    ).from_(exp.alias_(exp.to_table("keys"), "k"))
+        _col("batch_ids", "cov"),
+        _col("sources", "cov"),
+    ).from_(_as(exp.to_table("keys"), "k"), copy=False)
     final = final.join(exp.to_table("num"), on=_on("num", by), join_type="left", copy=False)
     if den_kind != "none":
         final = final.join(exp.to_table("den"), on=_on("den", den_by), join_type="left", copy=False)
     final = final.join(
         exp.to_table("cov"),
-        on=exp.and_(_eq(_col("period", "k"), _col("period", "cov")),
-                    _eq(_col("area_code", "k"), _col("area_code", "cov"))),
+        on=exp.and_(
+            _eq(_col("period", "k"), _col("period", "cov")),
+            _eq(_col("area_code", "k"), _col("area_code", "cov")),
+        ),
         join_type="left",
     )
     final = final.order_by(*[_col(c, "k") for c in key_cols], copy=False)

@@ -28,6 +28,8 @@ from talaia.indicators.engine import Warehouse, compute, connect, parse_periods
 from talaia.periods import Period
 from talaia.stats import history_outliers
 
+PeriodSpec = str | Period | Iterable[str | Period]
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -63,16 +65,27 @@ class Finding:
 
 def _internal(id_: str, flt: Filter) -> Indicator:
     text = Text(en=id_, es=id_)
-    return Indicator(id=id_, version=1, name=text, definition=text, counting_unit="victims",
-                     numerator=flt, denominator=Denominator(kind="none"), unit="count",
-                     disaggregations=(), method_note=text)
+    return Indicator(
+        id=id_,
+        version=1,
+        name=text,
+        definition=text,
+        counting_unit="victims",
+        numerator=flt,
+        denominator=Denominator(kind="none"),
+        unit="count",
+        disaggregations=(),
+        method_note=text,
+    )
 
 
-HOMICIDE_VICTIMS = _internal("homicide_victims_any_source",
-                             Filter(table="fact_victim", iccs=("0101",)))
-HOMICIDE_INCIDENTS = _internal("homicide_incidents_any_source",
-                               Filter(table="fact_offence", iccs=("0101",),
-                                      count_distinct="incident_id"))
+HOMICIDE_VICTIMS = _internal(
+    "homicide_victims_any_source", Filter(table="fact_victim", iccs=("0101",))
+)
+HOMICIDE_INCIDENTS = _internal(
+    "homicide_incidents_any_source",
+    Filter(table="fact_offence", iccs=("0101",), count_distinct="incident_id"),
+)
 
 
 def _months(periods: Sequence[Period]) -> tuple[Period, ...]:
@@ -88,17 +101,24 @@ def _sources(warehouse: Warehouse, kinds: Iterable[str] | None = None) -> list[s
     return [s for s, k in rows if kinds is None or k in set(kinds)]
 
 
-def forensic_vs_police(warehouse: Warehouse, period: object, level: int = 3,
-                       tolerance: float = 0.10, min_difference: int = 2) -> tuple[Finding, ...]:
+def forensic_vs_police(
+    warehouse: Warehouse,
+    period: PeriodSpec,
+    level: int = 3,
+    tolerance: float = 0.10,
+    min_difference: int = 2,
+) -> tuple[Finding, ...]:
     """Months where forensic and police homicide victims differ by more than ``tolerance``
     (relative to the larger) and more than ``min_difference`` victims; only where both kinds
     of source delivered the month in full."""
     months = _months(parse_periods(period))
     with connect(warehouse) as con:
-        pol = compute(HOMICIDE_VICTIMS, period=months, level=level, warehouse=con,
-                      source_kind="police").to_pylist()
-        frn = compute(HOMICIDE_VICTIMS, period=months, level=level, warehouse=con,
-                      source_kind="forensic").to_pylist()
+        pol = compute(
+            HOMICIDE_VICTIMS, period=months, level=level, warehouse=con, source_kind="police"
+        ).to_pylist()
+        frn = compute(
+            HOMICIDE_VICTIMS, period=months, level=level, warehouse=con, source_kind="forensic"
+        ).to_pylist()
     out = []
     fmap = {(r["period"], r["area_code"]): r for r in frn}
     for p in pol:
@@ -108,42 +128,68 @@ def forensic_vs_police(warehouse: Warehouse, period: object, level: int = 3,
         a, b = p["numerator"], f["numerator"]
         diff = abs(a - b)
         if diff > min_difference and diff > tolerance * max(a, b):
-            out.append(Finding(
-                "forensic_vs_police", "warning", p["area_code"], p["period"], None, a, b, None,
-                f"police count {a:.0f} homicide victims, forensic medicine {b:.0f}",
-                f"la policía registra {a:.0f} víctimas de homicidio, medicina legal {b:.0f}",
-            ))
+            out.append(
+                Finding(
+                    "forensic_vs_police",
+                    "warning",
+                    p["area_code"],
+                    p["period"],
+                    None,
+                    a,
+                    b,
+                    None,
+                    f"police count {a:.0f} homicide victims, forensic medicine {b:.0f}",
+                    f"la policía registra {a:.0f} víctimas de homicidio, medicina legal {b:.0f}",
+                )
+            )
     return tuple(out)
 
 
-def victims_vs_incidents(warehouse: Warehouse, period: object, level: int = 3
-                         ) -> tuple[Finding, ...]:
+def victims_vs_incidents(
+    warehouse: Warehouse, period: PeriodSpec, level: int = 3
+) -> tuple[Finding, ...]:
     """Area-months where a source recorded fewer homicide victims than homicide incidents."""
     months = _months(parse_periods(period))
     out = []
     with connect(warehouse) as con:
         for src in _sources(con):
-            vic = compute(HOMICIDE_VICTIMS, period=months, level=level, warehouse=con,
-                          source=src).to_pylist()
-            inc = compute(HOMICIDE_INCIDENTS, period=months, level=level, warehouse=con,
-                          source=src).to_pylist()
+            vic = compute(
+                HOMICIDE_VICTIMS, period=months, level=level, warehouse=con, source=src
+            ).to_pylist()
+            inc = compute(
+                HOMICIDE_INCIDENTS, period=months, level=level, warehouse=con, source=src
+            ).to_pylist()
             imap = {(r["period"], r["area_code"]): r["numerator"] for r in inc}
             for v in vic:
                 n_inc = imap.get((v["period"], v["area_code"]))
                 if v["numerator"] is None or n_inc is None or v["numerator"] >= n_inc:
                     continue
-                out.append(Finding(
-                    "victims_vs_incidents", "error", v["area_code"], v["period"], src,
-                    v["numerator"], n_inc, None,
-                    f"{v['numerator']:.0f} homicide victims but {n_inc:.0f} homicide incidents",
-                    f"{v['numerator']:.0f} víctimas de homicidio pero {n_inc:.0f} hechos de "
-                    "homicidio",
-                ))
+                out.append(
+                    Finding(
+                        "victims_vs_incidents",
+                        "error",
+                        v["area_code"],
+                        v["period"],
+                        src,
+                        v["numerator"],
+                        n_inc,
+                        None,
+                        f"{v['numerator']:.0f} homicide victims but {n_inc:.0f} homicide incidents",
+                        f"{v['numerator']:.0f} víctimas de homicidio pero {n_inc:.0f} hechos de "
+                        "homicidio",
+                    )
+                )
     return tuple(out)
 
 
-def outliers(warehouse: Warehouse, period: object, indicator: str | Indicator = "homicide_count",
-             level: int = 3, window: int = 12, alpha: float = 0.001) -> tuple[Finding, ...]:
+def outliers(
+    warehouse: Warehouse,
+    period: PeriodSpec,
+    indicator: str | Indicator = "homicide_count",
+    level: int = 3,
+    window: int = 12,
+    alpha: float = 0.001,
+) -> tuple[Finding, ...]:
     """Months of ``period`` whose count is improbable given the same area and source's
     previous ``window`` delivered months (the history before ``period`` is read too)."""
     months = _months(parse_periods(period))
@@ -171,31 +217,53 @@ def outliers(warehouse: Warehouse, period: object, indicator: str | Indicator = 
                 obs, expct = res.observed[i, j], res.expected[i, j]
                 high = obs > expct
                 pv = float(res.p_high[i, j] if high else res.p_low[i, j])
-                word_en, word_es = ("above", "por encima de") if high else ("below", "por debajo de")
-                out.append(Finding(
-                    "outlier", "warning", codes[i], str(history[j]), src, obs, float(expct), pv,
-                    f"{ind.id}: {obs:.0f}, {word_en} the {expct:.1f} expected from the previous "
-                    f"{window} months (p = {pv:.2g})",
-                    f"{ind.id}: {obs:.0f}, {word_es} los {expct:.1f} esperados según los "
-                    f"{window} meses anteriores (p = {pv:.2g})",
-                ))
+                word_en, word_es = (
+                    ("above", "por encima de") if high else ("below", "por debajo de")
+                )
+                out.append(
+                    Finding(
+                        "outlier",
+                        "warning",
+                        codes[i],
+                        str(history[j]),
+                        src,
+                        obs,
+                        float(expct),
+                        pv,
+                        f"{ind.id}: {obs:.0f}, {word_en} the {expct:.1f} expected from the "
+                        f"previous {window} months (p = {pv:.2g})",
+                        f"{ind.id}: {obs:.0f}, {word_es} los {expct:.1f} esperados según los "
+                        f"{window} meses anteriores (p = {pv:.2g})",
+                    )
+                )
     return tuple(out)
 
 
-def validate(warehouse: Warehouse, period: object, level: int = 3) -> tuple[Finding, ...]:
+def validate(warehouse: Warehouse, period: PeriodSpec, level: int = 3) -> tuple[Finding, ...]:
     """Every built-in rule and the homicide outlier check, sorted by area, period, rule."""
     with connect(warehouse) as con:
-        found = (*forensic_vs_police(con, period, level), *victims_vs_incidents(con, period, level),
-                 *outliers(con, period, level=level))
+        found = (
+            *forensic_vs_police(con, period, level),
+            *victims_vs_incidents(con, period, level),
+            *outliers(con, period, level=level),
+        )
     return tuple(sorted(found, key=lambda f: (f.area_code, f.period, f.rule, f.source_code or "")))
 
 
 def findings_table(findings: Sequence[Finding]) -> pa.Table:
     """The findings as an Arrow table (one row each)."""
-    schema = pa.schema([
-        ("rule", pa.string()), ("severity", pa.string()), ("area_code", pa.string()),
-        ("period", pa.string()), ("source_code", pa.string()), ("observed", pa.float64()),
-        ("expected", pa.float64()), ("p_value", pa.float64()), ("message_en", pa.string()),
-        ("message_es", pa.string()),
-    ])
+    schema = pa.schema(
+        [
+            ("rule", pa.string()),
+            ("severity", pa.string()),
+            ("area_code", pa.string()),
+            ("period", pa.string()),
+            ("source_code", pa.string()),
+            ("observed", pa.float64()),
+            ("expected", pa.float64()),
+            ("p_value", pa.float64()),
+            ("message_en", pa.string()),
+            ("message_es", pa.string()),
+        ]
+    )
     return pa.Table.from_pylist([asdict(f) for f in findings], schema=schema)

@@ -195,7 +195,8 @@ def prepare(
     if prior_keys is not None and prior_keys.num_rows:
         con.register("prior", prior_keys)
         con.execute(
-            "INSERT INTO seen SELECT md5_number(concat_ws(chr(31), e)), NULL, batch_id FROM prior"
+            "INSERT INTO seen SELECT md5_number(concat_ws(chr(31), e)), NULL, min(batch_id) "
+            "FROM prior GROUP BY 1"
         )
         con.unregister("prior")
     pii = set(profile.personal_identifiers)
@@ -258,10 +259,14 @@ def prepare(
                 ).to_arrow_table()
             )
             # external ids: delivered, or derived from the row's content + its occurrence
+            keep = ", ".join(
+                q(c) for c in out.column_names
+                if c.startswith(("v:", "c:")) or c in ("__row", "__area")
+            )
             if ext_field in profile.fields:
                 ext = q("v:" + ext_field)
                 con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE good AS SELECT *, {ext} AS __ext "
+                    f"CREATE OR REPLACE TEMP TABLE good AS SELECT {keep}, {ext} AS __ext "
                     "FROM norm WHERE len(reasons) = 0"
                 )
             else:
@@ -271,7 +276,7 @@ def prepare(
                     f"CREATE OR REPLACE TEMP TABLE good AS SELECT g.*, left(g.__h, 16) || '-' || "
                     "(g.__n + COALESCE(c.n, 0)) AS __ext FROM (SELECT *, "
                     f"{h} AS __h, row_number() OVER (PARTITION BY {h} ORDER BY __row) AS __n "
-                    "FROM norm WHERE len(reasons) = 0) g LEFT JOIN idcount c ON c.h = g.__h"
+                    "FROM (SELECT * FROM norm WHERE len(reasons) = 0)) g LEFT JOIN idcount c ON c.h = g.__h"
                 )
                 con.execute("INSERT INTO idcount SELECT __h, count(*) FROM good GROUP BY __h")
                 con.execute(
@@ -281,26 +286,25 @@ def prepare(
                 con.execute("DELETE FROM idcount; INSERT INTO idcount SELECT * FROM idc2")
             con.unregister("norm")
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE keyed AS SELECT *, {_key_expr(profile)} AS __k, "
-                f"row_number() OVER (PARTITION BY {_key_expr(profile)} ORDER BY __row) AS __kn "
-                "FROM good"
+                "CREATE OR REPLACE TEMP TABLE keyed AS SELECT g.*, "
+                "row_number() OVER w AS __kn, min(g.__row) OVER w AS __first, "
+                "s.k IS NOT NULL AS __seen, s.row AS __srow, s.batch_id AS __sbatch FROM "
+                f"(SELECT *, {_key_expr(profile)} AS __k FROM good) g "
+                "LEFT JOIN seen s ON s.k = g.__k WINDOW w AS (PARTITION BY g.__k ORDER BY g.__row)"
             )
             dups.append(
                 con.sql(
-                    "SELECT g.__row AS row_number, g.__ext AS external_id, "
-                    "CASE WHEN g.__kn > 1 THEN (SELECT min(__row) FROM keyed f WHERE f.__k = g.__k) "
-                    "ELSE s.row END AS first_row, s.batch_id AS earlier_batch "
-                    "FROM keyed g LEFT JOIN (SELECT k, min(row) AS row, min(batch_id) AS batch_id "
-                    "FROM seen GROUP BY k) s ON s.k = g.__k WHERE g.__kn > 1 OR s.k IS NOT NULL"
+                    "SELECT __row AS row_number, __ext AS external_id, "
+                    "CASE WHEN __seen THEN __srow ELSE __first END AS first_row, "
+                    "__sbatch AS earlier_batch FROM keyed WHERE __kn > 1 OR __seen"
                 ).to_arrow_table()
             )
             new = con.sql(
-                "SELECT * EXCLUDE (__k, __kn) FROM keyed g WHERE g.__kn = 1 AND NOT EXISTS "
-                "(SELECT 1 FROM seen s WHERE s.k = g.__k) ORDER BY g.__row"
+                "SELECT * EXCLUDE (__k, __kn, __first, __seen, __srow, __sbatch) FROM keyed "
+                "WHERE __kn = 1 AND NOT __seen ORDER BY __row"
             ).to_arrow_table()
             con.execute(
-                "INSERT INTO seen SELECT __k, __row, NULL FROM keyed WHERE __kn = 1 AND __k NOT "
-                "IN (SELECT k FROM seen)"
+                "INSERT INTO seen SELECT __k, __row, NULL FROM keyed WHERE __kn = 1 AND NOT __seen"
             )
             accepted.append(_canonical_flat(new, profile))
             if profile.near_duplicates and "v:incident.lon" in new.column_names:
@@ -574,19 +578,29 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
     t = pa.concat_tables(parts)
     con.register("nd", t)
     tol = profile.near_duplicates
+    lat_max = con.execute(f"SELECT max(abs({q('v:incident.lat')})) FROM nd").fetchall()[0][0] or 0.0
+    cell_y = max(tol.metres / 111_000.0, 1e-7)
+    cell_x = max(tol.metres / (111_320.0 * max(np.cos(np.radians(min(lat_max, 89.0))), 1e-3)),
+                 1e-7)
+    cell_t = max(tol.minutes * 60.0, 1.0)
+    dist = ("6371008.8 * sqrt(power(radians(b.x - a.x) * cos(radians((a.y + b.y) / 2)), 2) "
+            "+ power(radians(b.y - a.y), 2))")
+    # grid hash join: each point is matched against the 27 neighbouring (time, x, y) cells of
+    # the other side, then the exact tolerances are applied (no quadratic band join)
     res = con.sql(f"""
         WITH p AS (SELECT __row AS r, {q("v:incident.lon")} AS x, {q("v:incident.lat")} AS y,
                    epoch({q("v:incident.occurred_from")}) AS t,
-                   {q("v:offence.national_code")} AS c FROM nd WHERE {q("v:incident.lon")} IS NOT NULL)
-        SELECT a.r AS row_a, b.r AS row_b,
-               6371008.8 * sqrt(power(radians(b.x - a.x) * cos(radians((a.y + b.y) / 2)), 2)
-                                + power(radians(b.y - a.y), 2)) AS metres,
-               abs(b.t - a.t) / 60.0 AS minutes
-        FROM p a JOIN p b ON a.c = b.c AND a.r < b.r
-             AND b.t BETWEEN a.t - {tol.minutes * 60} AND a.t + {tol.minutes * 60}
-             AND abs(b.y - a.y) <= {tol.metres / 111000.0}
-        WHERE 6371008.8 * sqrt(power(radians(b.x - a.x) * cos(radians((a.y + b.y) / 2)), 2)
-                               + power(radians(b.y - a.y), 2)) <= {tol.metres}
+                   {q("v:offence.national_code")} AS c FROM nd
+                   WHERE {q("v:incident.lon")} IS NOT NULL AND {q("v:incident.lat")} IS NOT NULL),
+        g AS (SELECT *, CAST(floor(t / {cell_t}) AS BIGINT) AS gt,
+                     CAST(floor(x / {cell_x}) AS BIGINT) AS gx,
+                     CAST(floor(y / {cell_y}) AS BIGINT) AS gy FROM p),
+        d AS (SELECT unnest([-1, 0, 1]) AS k),
+        e AS (SELECT g.*, g.gt + d1.k AS nt, g.gx + d2.k AS nx, g.gy + d3.k AS ny
+              FROM g, d d1, d d2, d d3)
+        SELECT a.r AS row_a, b.r AS row_b, {dist} AS metres, abs(b.t - a.t) / 60.0 AS minutes
+        FROM g a JOIN e b ON a.c = b.c AND a.gt = b.nt AND a.gx = b.nx AND a.gy = b.ny
+        WHERE a.r < b.r AND abs(b.t - a.t) <= {tol.minutes * 60.0} AND {dist} <= {tol.metres}
         ORDER BY row_a, row_b LIMIT 100000""").to_arrow_table()
     con.unregister("nd")
     return _renumber(res, renumber, ("row_a", "row_b"))

@@ -371,7 +371,7 @@ def ingest_file(
     for old in res.superseded_ids:
         _audit(engine, user, "batch.superseded", old, {"by": res.batch_id})
     if refresh_warehouse:
-        _refresh(engine, res.batch_id)
+        report["warehouse"] = _refresh(engine, [res.batch_id, *res.superseded_ids])
     return _result("loaded", prep, res.batch_id, tuple(res.superseded_ids), report)
 
 
@@ -403,15 +403,16 @@ def _archive(path: Path, fhash: str) -> None:
         shutil.copyfile(path, target)
 
 
-def _refresh(engine: Engine, batch_id: int) -> None:
+def _refresh(engine: Engine, batch_ids: list[int]) -> str:
+    """Refresh the warehouse for the new and superseded batches; returns a status line (the
+    batch is committed either way: a failed refresh is repaired by ``rebuild``)."""
+    from talaia.warehouse import refresh
+
     try:
-        from talaia.warehouse import refresh  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    fn = getattr(refresh, "refresh", refresh)
-    if callable(fn):
-        with contextlib.suppress(TypeError):
-            fn(engine)
+        refresh(engine, batch_ids=batch_ids)
+    except Exception as exc:  # noqa: BLE001 - reported, the store stays consistent
+        return f"warehouse refresh failed / falló la actualización del almacén: {exc}"
+    return "refreshed"
 
 
 def resubmit(

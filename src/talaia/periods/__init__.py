@@ -72,8 +72,13 @@ class Period:
             raise ValueError(f"unknown period kind {self.kind!r}")
         if not 1 <= self.year <= 9999:
             raise ValueError(f"year out of range: {self.year}")
-        hi = {"month": 12, "rolling12": 12, "quarter": 4, "year": 0,
-              "week": iso_weeks_in_year(self.year) if self.kind == "week" else 0}[self.kind]
+        hi = {
+            "month": 12,
+            "rolling12": 12,
+            "quarter": 4,
+            "year": 0,
+            "week": iso_weeks_in_year(self.year) if self.kind == "week" else 0,
+        }[self.kind]
         lo = 0 if self.kind == "year" else 1
         if not lo <= self.index <= hi:
             raise ValueError(f"{self.kind} index out of range: {self.index}")
@@ -121,8 +126,11 @@ class Period:
             return tuple(_add_months(self.year, self.index, k) for k in range(-11, 1))
         s = self.start
         e = s + timedelta(days=6)
-        return ((s.year, s.month),) if (s.year, s.month) == (e.year, e.month) else (
-            (s.year, s.month), (e.year, e.month))
+        return (
+            ((s.year, s.month),)
+            if (s.year, s.month) == (e.year, e.month)
+            else ((s.year, s.month), (e.year, e.month))
+        )
 
     def month_starts(self) -> tuple[date, ...]:
         """First day of each month touched (the warehouse's ``period_month`` keys)."""

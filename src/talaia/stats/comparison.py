@@ -112,8 +112,9 @@ def binomial_two_sided_p(k: ArrayLike, n: ArrayLike, p: ArrayLike) -> FloatArray
             x - 1, n[below], p[below]
         )
     if above.any():
-        x = _last_leq_increasing(d[above], np.zeros(above.sum()), np.floor(m[above]),
-                                 n[above], p[above])
+        x = _last_leq_increasing(
+            d[above], np.zeros(above.sum()), np.floor(m[above]), n[above], p[above]
+        )
         out[above] = stats.binom.cdf(x, n[above], p[above]) + stats.binom.sf(
             k[above] - 1, n[above], p[above]
         )

@@ -51,8 +51,9 @@ class SmoothedRates:
     shrinkage: FloatArray
 
 
-def _finish(y: FloatArray, n: FloatArray, b: FloatArray, s2: FloatArray, nbar: FloatArray
-            ) -> SmoothedRates:
+def _finish(
+    y: FloatArray, n: FloatArray, b: FloatArray, s2: FloatArray, nbar: FloatArray
+) -> SmoothedRates:
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = np.where(n > 0, y / n, np.nan)
         a = np.maximum(s2 - b / nbar, 0.0)

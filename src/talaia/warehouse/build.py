@@ -22,7 +22,8 @@ SQL into one fact table per counting unit with period keys, the area path and th
 ``refresh`` is incremental per batch: it deletes the fact rows of batches that are no longer
 current (superseded, rejected, deleted) and of the batches asked for, and inserts the facts of
 new current batches; reference tables (``dim_area``, ``population``) and ``source_month`` are
-recomputed each time (small). ``rebuild`` recreates every table. Both run the same SQL, so they
+recomputed each time (small); facts already loaded keep the area path they were built with, so
+after a change of the area hierarchy run ``rebuild``. ``rebuild`` recreates every table. Both run the same SQL, so they
 give identical tables (tested). Each runs in one DuckDB transaction.
 """
 
@@ -378,7 +379,7 @@ def _insert_batches(
     progress: Progress | None,
 ) -> None:
     """Insert the facts of ``batch_ids`` (in chunks of batches, to bound memory)."""
-    chunk = 50
+    chunk = 24
     groups = [batch_ids[k : k + chunk] for k in range(0, len(batch_ids), chunk)]
     for g, ids in enumerate(groups):
         where = f"batch_id IN {_ids_sql(ids)}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from talaia.web.pages.render import render
+from talaia.errors import UserInputError
+from talaia.web.pages.render import redirect, render
 from talaia.web.portal import PortalDep, PrincipalDep, TranslatorDep
 from talaia.web.services import classification as cls
 
@@ -23,10 +26,10 @@ def classification(
 ) -> Response:
     category = cls.iccs_category(code) if code else None
     results = cls.iccs_search(q)[:100] if q.strip() else None
-    coverage = unmapped = None
+    coverage = tasks = None
     if principal.can_read_data():
         coverage = cls.crosswalk_coverage(portal.engine, principal)
-        unmapped = cls.unmapped_codes(portal.engine, principal)
+        tasks = cls.mapping_tasks(portal.engine, principal)
     return render(
         request,
         portal,
@@ -41,5 +44,38 @@ def classification(
         q=q,
         results=results,
         coverage=coverage,
-        unmapped=unmapped,
+        tasks=tasks,
+        flash=t.gettext("Mapping saved as crosswalk version {n}.", n=request.query_params["saved"])
+        if request.query_params.get("saved", "").isdigit()
+        else None,
+        flash_kind="ok",
     )
+
+
+@router.post("/classification/mappings")
+def accept_mapping(
+    portal: PortalDep,
+    principal: PrincipalDep,
+    source_code: Annotated[str, Form()],
+    national_code: Annotated[str, Form()],
+    national_label: Annotated[str, Form()] = "",
+    choice: Annotated[str, Form()] = "",
+    other: Annotated[str, Form()] = "",
+    mapping_type: Annotated[str, Form()] = "exact",
+) -> Response:
+    """Accept a suggestion (``choice``) or correct it (``other``, an ICCS code)."""
+    iccs_code = other.strip() or choice
+    if not iccs_code:
+        raise UserInputError("choose a suggestion or type an ICCS code")
+    if mapping_type not in ("exact", "broader", "narrower", "partial"):
+        raise UserInputError(f"mapping type {mapping_type!r}")
+    number = cls.accept_mapping(
+        portal.engine,
+        principal,
+        source_code,
+        national_code,
+        national_label or None,
+        iccs_code,
+        mapping_type,
+    )
+    return redirect(f"/classification?saved={number}#mappings")

@@ -6,10 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
+from talaia.errors import UserInputError
 from talaia.web.pages.render import redirect, render, require
 from talaia.web.portal import PortalDep, PrincipalDep, TranslatorDep
 from talaia.web.services import data as data_service
+from talaia.web.services import uploads
 from talaia.web.services.uploads import ingest_available
 
 router = APIRouter()
@@ -90,6 +93,11 @@ def batch_page(
         rows=rows,
         qstatus=qstatus,
         transitions=transitions,
+        pending=(
+            uploads.pending_corrections(portal.engine, principal, batch_id)
+            if principal.can_upload() and batch.status not in ("superseded", "rejected")
+            else {}
+        ),
         flash=request.query_params.get("saved") and t.gettext("Saved."),
         flash_kind="ok",
     )
@@ -122,3 +130,70 @@ async def quarantine_correct(
         }
         data_service.correct_quarantine_row(portal.engine, principal, row_id, fields)
     return redirect(f"/data/batches/{row.batch_id}?saved=1#q{row_id}")
+
+
+@router.get("/data/upload")
+def upload_form(
+    request: Request, portal: PortalDep, principal: PrincipalDep, t: TranslatorDep
+) -> Response:
+    require(principal.can_upload())
+    return render(
+        request,
+        portal,
+        principal,
+        t,
+        "upload.html",
+        active="data",
+        title=t.gettext("Upload a file"),
+        sources=uploads.uploadable_sources(portal.engine, principal),
+        ingest_available=ingest_available(),
+    )
+
+
+@router.post("/data/upload")
+async def upload(
+    request: Request, portal: PortalDep, principal: PrincipalDep, t: TranslatorDep
+) -> Response:
+    require(principal.can_upload())
+    form = await request.form()
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        raise UserInputError("choose a file to upload")
+    data = await file.read()
+    job = uploads.start_upload(
+        portal.engine,
+        portal.settings.data_dir,
+        principal,
+        str(form.get("source") or ""),
+        file.filename,
+        data,
+        str(form.get("period") or "") or None,
+    )
+    return redirect(f"/data/upload/{job.id}")
+
+
+@router.get("/data/upload/{job_id}")
+def upload_status(
+    job_id: str, request: Request, portal: PortalDep, principal: PrincipalDep, t: TranslatorDep
+) -> Response:
+    job = uploads.get_job(principal, job_id)
+    response = render(
+        request,
+        portal,
+        principal,
+        t,
+        "upload_status.html",
+        active="data",
+        title=t.gettext("Upload"),
+        job=job,
+    )
+    if job.state == "running":
+        response.headers["Refresh"] = "1"
+    return response
+
+
+@router.post("/data/batches/{batch_id}/resubmit")
+def resubmit(batch_id: int, portal: PortalDep, principal: PrincipalDep) -> Response:
+    result = uploads.resubmit_corrections(portal.engine, principal, batch_id)
+    target = result.batch_id or batch_id
+    return redirect(f"/data/batches/{target}?saved=1")

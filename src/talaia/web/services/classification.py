@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, case, func, select
 
 from talaia.classification.iccs import Category, load_iccs
+from talaia.errors import NotFoundError, UserInputError
 from talaia.store.models import NOT_CURRENT, Batch, Incident, Offence, Source
-from talaia.web.services.common import Principal
+from talaia.web.services.common import Principal, audit
 
 
 def iccs_children(code: str | None) -> tuple[Category, ...]:
@@ -65,7 +66,7 @@ def crosswalk_coverage(engine: Engine, principal: Principal) -> list[SourceCover
         .group_by(Incident.source_code)
         .order_by(Incident.source_code)
     )
-    if principal.agency_scope():
+    if principal.agency_scope() is not None:
         stmt = stmt.where(Source.agency_code == principal.agency_scope())
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -90,8 +91,119 @@ def unmapped_codes(engine: Engine, principal: Principal, limit: int = 25) -> lis
         .order_by(func.count().desc(), Offence.national_code)
         .limit(limit)
     )
-    if principal.agency_scope():
+    if principal.agency_scope() is not None:
         stmt = stmt.where(Source.agency_code == principal.agency_scope())
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
     return [UnmappedCode(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class MappingTask:
+    """An unmapped national code with the mapping assistant's ranked suggestions."""
+
+    code: UnmappedCode
+    crosswalk_code: str | None
+    suggestions: tuple  # tuple[talaia.classification.assistant.Suggestion, ...]
+
+
+def mapping_tasks(engine: Engine, principal: Principal, limit: int = 10) -> list[MappingTask]:
+    """The most frequent unmapped codes with up to 3 suggestions each."""
+    from talaia.classification.assistant import default_assistant
+
+    assistant = default_assistant()
+    with engine.connect() as conn:
+        cw = dict(conn.execute(select(Source.code, Source.crosswalk_code)).all())
+    return [
+        MappingTask(
+            u, cw.get(u.source_code), assistant.suggest(u.national_label or u.national_code, k=3)
+        )
+        for u in unmapped_codes(engine, principal, limit)
+    ]
+
+
+def accept_mapping(
+    engine: Engine,
+    principal: Principal,
+    source_code: str,
+    national_code: str,
+    national_label: str | None,
+    iccs_code: str,
+    mapping_type: str = "exact",
+) -> int:
+    """Add ``national_code -> iccs_code`` to the source's crosswalk as a new version (earlier
+    versions are kept; records already loaded keep the version they were classified with).
+    Returns the new version number; recorded in the audit log."""
+    from talaia.classification.crosswalk import CrosswalkRow as RowModel
+    from talaia.store.crosswalks import save_version
+    from talaia.store.models import CrosswalkRow, CrosswalkVersion
+
+    if not principal.can_publish():
+        raise PermissionError("crosswalk")
+    if load_iccs().get(iccs_code) is None:
+        raise UserInputError(f"ICCS code {iccs_code!r} does not exist")
+    with engine.connect() as conn:
+        cw_code = conn.execute(
+            select(Source.crosswalk_code).where(Source.code == source_code)
+        ).scalar()
+        if cw_code is None:
+            raise NotFoundError(f"source {source_code!r} has no crosswalk")
+        latest = conn.execute(
+            select(CrosswalkVersion.id)
+            .where(CrosswalkVersion.crosswalk_code == cw_code)
+            .order_by(CrosswalkVersion.version.desc())
+            .limit(1)
+        ).scalar()
+        fields = (
+            "row_number",
+            "national_code",
+            "national_label",
+            "iccs_code",
+            "mapping_type",
+            "condition",
+            "sets",
+            "valid_from",
+            "valid_to",
+            "notes",
+        )
+        old = (
+            []
+            if latest is None
+            else conn.execute(
+                select(*[getattr(CrosswalkRow, f) for f in fields])
+                .where(CrosswalkRow.version_id == latest)
+                .order_by(CrosswalkRow.row_number)
+            ).all()
+        )
+    rows = [RowModel(**dict(zip(fields, r, strict=True))) for r in old]
+    if any(r.national_code == national_code and not r.condition for r in rows):
+        raise UserInputError(f"{national_code} is already mapped in crosswalk {cw_code}")
+    rows.append(
+        RowModel(
+            row_number=max((r.row_number for r in rows), default=1) + 1,
+            national_code=national_code,
+            national_label=national_label,
+            iccs_code=iccs_code,
+            mapping_type=mapping_type,
+            notes=f"accepted in the portal by {principal.username}",
+        )
+    )
+    number = save_version(
+        engine,
+        cw_code,
+        rows,
+        file_name="portal",
+        file_hash=None,
+        loaded_by=principal.username,
+        note=f"{national_code} -> {iccs_code} ({mapping_type})",
+    )
+    with engine.begin() as conn:
+        audit(
+            conn,
+            principal.username,
+            "crosswalk.map",
+            "crosswalk",
+            f"{cw_code} v{number}",
+            {"national_code": national_code, "iccs_code": iccs_code, "mapping_type": mapping_type},
+        )
+    return number

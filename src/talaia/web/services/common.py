@@ -82,8 +82,12 @@ class Principal:
         return self.role in ("administrator", "analyst")
 
     def agency_scope(self) -> str | None:
-        """The agency this principal is restricted to; None means every agency."""
-        return self.agency_code if self.role == "steward" else None
+        """The agency this principal is restricted to; None means every agency.
+
+        A steward without an agency gets ``""``, which matches no agency: it sees nothing."""
+        if self.role != "steward":
+            return None
+        return self.agency_code or ""
 
 
 ANONYMOUS = Principal(None, None, None, PUBLIC, None, "anonymous")

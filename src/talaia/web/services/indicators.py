@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +63,32 @@ HEADLINE = (
     "sexual_violence_rate",
     "firearm_homicide_share",
 )
+
+
+#: Seconds a computed home page or area profile is reused (keyed by the warehouse file's
+#: modification time and what the principal may see, so a new load or publication shows at once).
+CACHE_TTL_S = 60.0
+_cache: dict[tuple, tuple[float, object]] = {}
+_cache_lock = threading.Lock()
+
+
+def _cached(key: tuple, make):
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_TTL_S:
+            return hit[1]
+    value = make()
+    with _cache_lock:
+        if len(_cache) > 256:
+            _cache.clear()
+        _cache[key] = (now, value)
+    return value
+
+
+def _stamp(portal: Portal) -> tuple[str, float]:
+    path = warehouse_path(portal)
+    return str(path), path.stat().st_mtime if path.exists() else 0.0
 
 
 def engine_missing() -> bool:
@@ -223,8 +251,13 @@ class DataSpan:
 
 
 def data_span(portal: Portal) -> DataSpan | None:
+    """First and last delivered month (cached per warehouse file version)."""
     if not has_warehouse(portal):
         return None
+    return _cached(("span", _stamp(portal)), lambda: _data_span(portal))
+
+
+def _data_span(portal: Portal) -> DataSpan | None:
     with open_warehouse(portal) as con:
         row = con.execute(
             "SELECT min(period_month), max(period_month) FROM source_month WHERE delivered"
@@ -282,8 +315,22 @@ def headline(
     span = data_span(portal)
     if span is None:
         return None
-    with open_warehouse(portal) as con:
-        return _headline(portal, principal, lang, map_level, span, con)
+    disclosure = disclosure_for(portal, principal)
+    key = (
+        "headline",
+        _stamp(portal),
+        disclosure.published,
+        disclosure.threshold,
+        principal.can_read_data(),
+        lang,
+        map_level,
+    )
+
+    def make() -> Headline:
+        with open_warehouse(portal) as con:
+            return _headline(portal, principal, lang, map_level, span, con)
+
+    return _cached(key, make)
 
 
 def _headline(
@@ -387,9 +434,22 @@ def area_profile(
     span = data_span(portal)
     if span is None:
         return None
+    disclosure = disclosure_for(portal, principal)
+    key = ("profile", _stamp(portal), disclosure.published, disclosure.threshold, lang, area.code)
+    return _cached(key, lambda: _profile(portal, principal, lang, area, parents, span, disclosure))
+
+
+def _profile(
+    portal: Portal,
+    principal: Principal,
+    lang: str,
+    area,
+    parents,
+    span: DataSpan,
+    disclosure: Disclosure,
+) -> tuple[str, tuple[ProfileRow, ...]]:
     year = str(span.last.year)
     parent = parents[-1].code if parents else None
-    disclosure = disclosure_for(portal, principal)
     rows = []
     with open_warehouse(portal) as con:
         for ind in catalogue():

@@ -362,3 +362,35 @@ def record(
 ) -> None:
     with engine.begin() as conn:
         audit(conn, principal.username, action, object_type, object_id, detail)
+
+
+#: The demo installation's accounts: (username, role, agency, password). Demo only: the README
+#: states these passwords; never use them on a real installation.
+DEMO_USERS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("admin", "administrator", None, "talaia-admin"),
+    ("analyst", "analyst", None, "talaia-analyst"),
+    ("steward", "steward", "PN", "talaia-steward"),
+    ("viewer", "viewer", None, "talaia-viewer"),
+)
+
+
+def create_demo_users(engine: Engine) -> list[UserInfo]:
+    """Create the :data:`DEMO_USERS` that do not exist yet (the steward needs agency PN)."""
+    made = []
+    existing = {u.username for u in list_users(engine)}
+    agencies = {a.code for a in list_agencies(engine)}
+    for username, role, agency, password in DEMO_USERS:
+        if username in existing or (agency is not None and agency not in agencies):
+            continue
+        made.append(
+            create_user(
+                engine,
+                username,
+                password,
+                role,
+                agency_code=agency,
+                full_name=f"Demo {role}",
+                actor="demo",
+            )
+        )
+    return made

@@ -1,0 +1,142 @@
+"""Load test of the portal: bounded async clients on loopback (httpx), figures printed.
+
+Starts ``talaia serve`` on a free loopback port against the configured data folder (the demo
+loaded with ``talaia demo``), or uses ``--url``. N clients (default 50) each loop for D seconds
+(default 60) over a mix of the home page, explorer pages and API value queries, as the public
+(anonymous) visitor. Then the same clients hit ``/healthz`` for D/6 seconds: the server's
+floor, the baseline the mix is compared with in the same run.
+
+Prints requests/s, p50/p95/p99 latency and errors for both, and the ratio of their p95.
+
+Usage::
+
+    TALAIA_DATA_DIR=... .venv/bin/python benchmarks/web_load.py [--clients 50] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def mix(year: int) -> list[str]:
+    return [
+        "/",
+        f"/indicators/homicide_rate?grain=year&start={year - 2}&end={year}",
+        f"/indicators/robbery_rate?grain=month&start={year}-01&end={year}-12",
+        f"/api/v1/indicators/homicide_rate/values?period={year}&level=2",
+        f"/api/v1/indicators/homicide_rate/values?period={year - 2}..{year}&by=sex",
+        f"/api/v1/indicators/burglary_rate/values?period={year}-01..{year}-12&level=1",
+    ]
+
+
+async def _client(
+    http: httpx.AsyncClient,
+    paths: list[str],
+    until: float,
+    k: int,
+    lat: list[float],
+    errors: list[str],
+) -> None:
+    i = k
+    while time.perf_counter() < until:
+        path = paths[i % len(paths)]
+        i += 1
+        t0 = time.perf_counter()
+        try:
+            r = await http.get(path)
+            if r.status_code != 200:
+                errors.append(f"{r.status_code} {path}")
+        except httpx.HTTPError as exc:
+            errors.append(f"{type(exc).__name__} {path}")
+        lat.append(time.perf_counter() - t0)
+
+
+async def run(url: str, paths: list[str], clients: int, seconds: float) -> dict[str, float]:
+    lat: list[float] = []
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+        t0 = time.perf_counter()
+        until = t0 + seconds
+        await asyncio.gather(*(_client(http, paths, until, k, lat, errors) for k in range(clients)))
+        wall = time.perf_counter() - t0
+    a = np.asarray(lat) * 1000
+    return {
+        "requests": len(a),
+        "rps": len(a) / wall,
+        "p50": float(np.percentile(a, 50)),
+        "p95": float(np.percentile(a, 95)),
+        "p99": float(np.percentile(a, 99)),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--year", type=int, default=None, help="latest year of data")
+    args = ap.parse_args()
+    proc = None
+    url = args.url
+    if url is None:
+        port = _free_port()
+        env = {**os.environ, "TALAIA_WEB_COOKIE_SECURE": "0"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "talaia.cli.main", "serve", "--port", str(port)], env=env
+        )
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+    try:
+        year = args.year
+        if year is None:
+            r = httpx.get(
+                url + "/api/v1/indicators/homicide_rate/values",
+                params={"period": "2000..2030"},
+                timeout=120,
+            ).json()
+            years = [int(x["period"]) for x in r["items"] if x["coverage"] != "no_data"]
+            year = max(years)
+        paths = mix(year)
+        for p in paths:  # warm up and check every path answers
+            r = httpx.get(url + p, timeout=120)
+            print(f"warm-up {r.status_code} {p}")
+        res = asyncio.run(run(url, paths, args.clients, args.seconds))
+        base = asyncio.run(run(url, ["/healthz"], args.clients, max(args.seconds / 6, 5)))
+        for name, r in (("mix", res), ("healthz (baseline)", base)):
+            print(
+                f"{name:>20}: {r['requests']} requests, {r['rps']:.1f} req/s, "
+                f"p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, p99 {r['p99']:.1f} ms, "
+                f"errors {r['errors']} {r['first_error']}"
+            )
+        print(f"p95 ratio mix / baseline: {res['p95'] / base['p95']:.1f}")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
