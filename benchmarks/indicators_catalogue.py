@@ -223,9 +223,20 @@ def main() -> None:
             t0 = time.perf_counter()
             compute("homicide_rate", area="R2D1M3", period="2014-01..2023-12", warehouse=con)
             times.append(time.perf_counter() - t0)
+        one = (
+            "SELECT period_month, count(*) FROM fact_victim WHERE area_l3 = 'R2D1M3' "
+            "AND iccs_l2 = '0101' AND source_kind = 'police' GROUP BY ALL"
+        )
+        bare_one = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            con.execute(one).fetchall()
+            bare_one.append(time.perf_counter() - t0)
+        single = statistics.median(times)
         print(
-            f"one indicator, one area, 120 monthly values: median "
-            f"{statistics.median(times) * 1000:.0f} ms (target < 100 ms)"
+            f"one indicator, one area, 120 monthly values: median {single * 1000:.0f} ms "
+            f"(target < 100 ms); bare filtered group-by of the same series "
+            f"{statistics.median(bare_one) * 1000:.0f} ms"
         )
         con.close()
 

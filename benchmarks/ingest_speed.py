@@ -60,16 +60,19 @@ def _run(path: str, tmp: str, q: mp.Queue) -> None:
     (Path(tmp) / "areas.geojson").write_text(json.dumps(AREAS))
     (Path(tmp) / "crosswalk.csv").write_text(CROSSWALK)
     prof = Path(tmp) / "profile.yaml"
-    prof.write_text(PROFILE.format(delimiter=",", decimal=".", encoding="utf-8",
-                                   area_method="code", crs="EPSG:4326")
-                    .replace("max_quarantined_share: 0.9", "max_quarantined_share: 0.9\n"
-                             "near_duplicates: null").replace(
-                                 "near_duplicates: {metres: 100, minutes: 30}\n", ""))
+    prof.write_text(
+        PROFILE.format(
+            delimiter=",", decimal=".", encoding="utf-8", area_method="code", crs="EPSG:4326"
+        )
+        .replace("max_quarantined_share: 0.9", "max_quarantined_share: 0.9\nnear_duplicates: null")
+        .replace("near_duplicates: {metres: 100, minutes: 30}\n", "")
+    )
     engine = get_engine(f"sqlite:///{tmp}/b.sqlite")
     upgrade(engine)
     t = time.perf_counter()
-    r = ingest_file(engine, path, "test_police", prof, "bench", period="2024-03",
-                    refresh_warehouse=False)
+    r = ingest_file(
+        engine, path, "test_police", prof, "bench", period="2024-03", refresh_warehouse=False
+    )
     el = time.perf_counter() - t
     q.put((el, r.rows_read, r.rows_accepted, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
@@ -95,10 +98,12 @@ def main() -> None:
             p.start()
             el, read, acc, rss = q.get()
             p.join()
-            print(f"rows={n:,} file={path.stat().st_size / 2**20:.0f} MiB  bare read_csv "
-                  f"{b:.2f}s ({n / b:,.0f} rows/s)  end-to-end SQLite {el:.2f}s "
-                  f"({read / el:,.0f} rows/s, accepted {acc:,})  peak RSS {rss / 2**20:.2f} GiB"
-                  f"  ratio {el / b:.1f}x")
+            print(
+                f"rows={n:,} file={path.stat().st_size / 2**20:.0f} MiB  bare read_csv "
+                f"{b:.2f}s ({n / b:,.0f} rows/s)  end-to-end SQLite {el:.2f}s "
+                f"({read / el:,.0f} rows/s, accepted {acc:,})  peak RSS {rss / 2**20:.2f} GiB"
+                f"  ratio {el / b:.1f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,12 @@ from pathlib import Path
 def _phase(name: str, demo: str, url: str, wh: str) -> dict[str, float]:
     t0 = time.perf_counter()
     extra: dict[str, float] = {}
-    if name == "baseline":
+    if name == "generate":
+        from talaia.demo import generate
+
+        res = generate(demo, scale=float(url))
+        extra["incidents"] = float(res.incidents)
+    elif name == "baseline":
         import duckdb
 
         con = duckdb.connect()

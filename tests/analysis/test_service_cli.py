@@ -304,3 +304,22 @@ def test_cli_errors_are_one_line(tmp_path) -> None:
     assert proc.returncode == 3
     err = " ".join(proc.stderr.split())  # Rich wraps long lines
     assert "not found" in err and "Traceback" not in err
+
+
+def test_every_result_serializes_to_strict_json(warehouse) -> None:
+    path, _ = warehouse
+    con = service.connect(path)
+    flt = IncidentFilter(iccs="05")
+    results = [
+        service.hotspots(con, flt, cell=500, permutations=19),
+        service.hotspots(con, flt, method="local_moran", cell=500, permutations=19),
+        service.hotspots(con, flt, method="kde", cell=250, bandwidth=500),
+        service.near_repeat(con, flt, permutations=19),
+        service.concentration_report(con, flt),
+        service.time_report(con, IncidentFilter()),
+    ]
+    for res in results:
+        text = json.dumps(res.to_dict(), allow_nan=False)
+        assert json.loads(text)
+    for res in results[:3]:
+        json.dumps(res.to_geojson(), allow_nan=False)

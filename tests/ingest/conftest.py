@@ -29,7 +29,8 @@ AREAS = {
     ],
 }
 
-CROSSWALK = """national_code,national_label,iccs_code,mapping_type,condition,sets,valid_from,valid_to,notes
+CROSSWALK = """national_code,national_label,iccs_code,mapping_type,condition,sets,valid_from,\
+valid_to,notes
 HOM,Homicidio,0101,exact,,,,,
 ROB,Robo,0401,exact,,,,,
 """

@@ -80,27 +80,39 @@ def test_demo_raw_files_match_truth(demo, source):
         assert res.rows_read == res.rows_accepted + res.rows_quarantined + res.rows_duplicate
         assert res.rows_read == canon.num_rows + sum(d["action"] == "drop" for d in defects)
         with engine.connect() as c:
-            q = c.execute(text("SELECT row_number, reasons FROM quarantine_row WHERE batch_id "
-                               "= :b"), {"b": res.batch_id}).all()
-            ids = {r[0] for r in c.execute(text(f"SELECT external_id FROM {unit} WHERE "
-                                                "batch_id = :b"), {"b": res.batch_id})}
+            q = c.execute(
+                text("SELECT row_number, reasons FROM quarantine_row WHERE batch_id = :b"),
+                {"b": res.batch_id},
+            ).all()
+            ids = {
+                r[0]
+                for r in c.execute(
+                    text(f"SELECT external_id FROM {unit} WHERE batch_id = :b"), {"b": res.batch_id}
+                )
+            }
         got_q = {(r, tuple(sorted(x["rule"] for x in json.loads(reasons)))) for r, reasons in q}
         want_q = {(int(d["row"]), (RULE[d["kind"]],)) for d in defects if d["kind"] in RULE}
         assert got_q == want_q, f.name
         got_d = {(d["row_number"], d["first_row"]) for d in _dups(res)}
-        want_d = {(int(d["row"]), int(d["original_row"])) for d in defects
-                  if d["kind"] == "exact_duplicate"}
+        want_d = {
+            (int(d["row"]), int(d["original_row"]))
+            for d in defects
+            if d["kind"] == "exact_duplicate"
+        }
         assert got_d == want_d, f.name
         near = {d["external_id"] for d in defects if d["kind"] == "near_duplicate"}
         assert ids == set(canon["external_id"].to_pylist()) | near, f.name
         if "lon" in canon.column_names:  # near duplicates flagged for review, in pairs
             pairs = {(p["row_a"], p["row_b"]) for p in res.report["near_duplicates"]}
-            want = {(int(d["original_row"]), int(d["row"])) for d in defects
-                    if d["kind"] == "near_duplicate"}
+            want = {
+                (int(d["original_row"]), int(d["row"]))
+                for d in defects
+                if d["kind"] == "near_duplicate"
+            }
             assert want <= pairs or res.near_duplicates > len(pairs), f.name
 
 
-def _dups(res):  # noqa: ANN001, ANN202
+def _dups(res):
     return res.report["duplicates"]
 
 
@@ -113,10 +125,13 @@ def test_demo_pseudonyms_match_generator(demo):
     ym = f.stem.rsplit("_", 1)[1]
     canon = pq.read_table(out / "canonical" / "penitenciario" / ym / "custody.parquet")
     with engine.connect() as c:
-        got = dict(c.execute(text("SELECT external_id, person_key FROM custody WHERE batch_id "
-                                  "= :b"), {"b": res.batch_id}).all())
-    want = dict(zip(canon["external_id"].to_pylist(), canon["person_key"].to_pylist(),
-                    strict=True))
+        got = dict(
+            c.execute(
+                text("SELECT external_id, person_key FROM custody WHERE batch_id = :b"),
+                {"b": res.batch_id},
+            ).all()
+        )
+    want = dict(zip(canon["external_id"].to_pylist(), canon["person_key"].to_pylist(), strict=True))
     assert {k: got[k] for k in want} == want
     raw = f.read_text(encoding="utf-8")
     assert all(v not in raw for v in got.values() if v)

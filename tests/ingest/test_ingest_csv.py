@@ -60,7 +60,8 @@ def test_good_file_loads_and_pseudonymizes(country, engine):
 
 def test_bad_values_quarantined_with_every_reason(country, engine):
     tmp, profile = country
-    rows = GOOD + [
+    rows = [
+        *GOOD,
         ["B1", "31/02/2024", "N1", "-69.5", "10.5", "HOM", "M", "30", "333"],  # bad date
         ["B2", "05/03/2024", "N1", "-69.5", "10.5", "HOM", "M", "-3", "444"],  # age
         ["B3", "05/03/2024", "N1", "-69.5", "10.5", "HOM", "X", "250", "555"],  # sex + age

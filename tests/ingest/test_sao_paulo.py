@@ -64,8 +64,8 @@ def test_sao_paulo_loads_counts_by_municipality_and_month(tmp_path, monkeypatch)
                 (a, m): n
                 for a, m, n in c.execute(
                     text(
-                        "SELECT i.area_code, strftime('%Y-%m', i.occurred_from), count(*) FROM incident i "
-                        "GROUP BY 1, 2"
+                        "SELECT i.area_code, strftime('%Y-%m', i.occurred_from), count(*) "
+                        "FROM incident i GROUP BY 1, 2"
                     )
                 )
             }

@@ -247,3 +247,25 @@ def test_problem_json_and_pagination(client):
     geo = client.get("/api/v1/areas.geojson?level=2").json()
     assert [f["id"] for f in geo["features"]] == ["XC01", "XC02"]
     assert geo["features"][0]["geometry"]["type"] == "Polygon"
+
+
+def test_openapi_describes_the_api(client):
+    spec = client.get("/api/v1/openapi.json").json()
+    paths = spec["paths"]
+    for p in (
+        "/api/v1/indicators/{indicator_id}/values",
+        "/api/v1/areas",
+        "/api/v1/batches",
+        "/api/v1/batches/{batch_id}/quarantine",
+        "/api/v1/iccs",
+        "/api/v1/sources",
+        "/api/v1/uploads",
+        "/api/v1/tokens",
+    ):
+        assert p in paths, p
+    assert (
+        "application/problem+json"
+        in paths["/api/v1/batches/{batch_id}"]["get"]["responses"]["404"]["content"]
+    )
+    # no page of the API documentation loads assets from a CDN: the UI pages are off
+    assert client.get("/docs").status_code == 404

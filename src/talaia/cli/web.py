@@ -46,6 +46,7 @@ def serve(
     if host in ("127.0.0.1", "localhost", "::1"):
         # Plain HTTP on loopback: cookies cannot require HTTPS there.
         os.environ.setdefault("TALAIA_WEB_COOKIE_SECURE", "0")
+    os.environ.setdefault("TALAIA_WEB_WARM_CACHE", "1")
     _engine()  # migrate before serving
     typer.echo(f"Talaia portal: http://{host}:{port}/")
     uvicorn.run(

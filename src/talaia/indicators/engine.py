@@ -127,13 +127,17 @@ _FOOTPRINTS: dict[tuple[object, ...], tuple[tuple[str, str | None], ...]] = {}
 
 def _footprint(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[tuple[str, str | None], ...]:
     """Footprint of the sources counted (see :func:`talaia.indicators.sql.footprint_select`),
-    cached per warehouse state: the key includes a signature of ``source_month``, which every
-    load, refresh or rebuild changes."""
+    cached per warehouse state: the key holds the database file, the fact table's row count
+    and a signature of ``source_month`` (batch ids, deliveries), which every load, refresh or
+    rebuild changes."""
+    table = q.indicator.numerator.table
     sig = con.execute(
-        "SELECT current_database(), count(*), sum(coalesce(batch_id, 0)), "
-        "sum(CASE WHEN delivered THEN 1 ELSE 0 END) FROM source_month"
+        "SELECT (SELECT coalesce(max(path), '') FROM duckdb_databases() "
+        "WHERE database_name = current_database()), current_database(), count(*), "
+        "sum(coalesce(batch_id, 0)), sum(CASE WHEN delivered THEN 1 ELSE 0 END), "
+        f"(SELECT count(*) FROM {table}) FROM source_month"
     ).fetchall()[0]
-    key = (*sig, q.indicator.numerator.table, q.kinds, q.source_codes, q.region)
+    key = (*sig, table, q.kinds, q.source_codes, q.region)
     if key not in _FOOTPRINTS:
         if len(_FOOTPRINTS) > 256:
             _FOOTPRINTS.clear()

@@ -344,8 +344,9 @@ def validate_sql(profile: SourceProfile, ctx: ChunkContext, area_join: str) -> s
             swapped = f"({lat} BETWEEN {x0} AND {x1} AND {lon} BETWEEN {y0} AND {y1})"
             rules.append(
                 f"CASE WHEN {lon} IS NOT NULL AND {lat} IS NOT NULL AND NOT {inside} THEN "
-                f"CASE WHEN {swapped} THEN {_reason('incident.lon', None, pair, 'coordinates_swapped')}"
-                f" ELSE {_reason('incident.lon', None, pair, 'coordinates_outside_country')} END END"
+                f"CASE WHEN {swapped} THEN "
+                f"{_reason('incident.lon', None, pair, 'coordinates_swapped')} ELSE "
+                f"{_reason('incident.lon', None, pair, 'coordinates_outside_country')} END END"
             )
     # area
     area_field = "custody.area_code" if profile.record == "custody" else "incident.area_code"

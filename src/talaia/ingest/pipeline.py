@@ -260,7 +260,8 @@ def prepare(
             )
             # external ids: delivered, or derived from the row's content + its occurrence
             keep = ", ".join(
-                q(c) for c in out.column_names
+                q(c)
+                for c in out.column_names
                 if c.startswith(("v:", "c:")) or c in ("__row", "__area")
             )
             if ext_field in profile.fields:
@@ -276,7 +277,8 @@ def prepare(
                     f"CREATE OR REPLACE TEMP TABLE good AS SELECT g.*, left(g.__h, 16) || '-' || "
                     "(g.__n + COALESCE(c.n, 0)) AS __ext FROM (SELECT *, "
                     f"{h} AS __h, row_number() OVER (PARTITION BY {h} ORDER BY __row) AS __n "
-                    "FROM (SELECT * FROM norm WHERE len(reasons) = 0)) g LEFT JOIN idcount c ON c.h = g.__h"
+                    "FROM (SELECT * FROM norm WHERE len(reasons) = 0)) g "
+                    "LEFT JOIN idcount c ON c.h = g.__h"
                 )
                 con.execute("INSERT INTO idcount SELECT __h, count(*) FROM good GROUP BY __h")
                 con.execute(
@@ -324,9 +326,15 @@ def prepare(
             if progress:
                 progress(rows_read, 0)
         if not columns:
-            raise DataError(
-                f"{path.name}: a header but no data rows / encabezado sin filas de datos"
-            )
+            columns = list(reader.columns)
+            if not columns:
+                raise DataError(f"{path.name}: no header row / sin fila de encabezado")
+            missing = sorted(profile.required_columns() - set(columns))
+            if missing or not profile.allow_empty or reader.rejects():
+                raise DataError(
+                    f"{path.name}: a header but no data rows / encabezado sin filas de datos"
+                    + (f"; missing column(s): {', '.join(missing)}" if missing else "")
+                )
         rejects = reader.rejects()
         renumber = reader.record_numbers
         encoding = reader.encoding
@@ -335,6 +343,17 @@ def prepare(
     if rejects:
         quarantine = pa.concat_tables([quarantine, _reject_rows(rejects, columns, pii, profile)])
         quarantine = quarantine.sort_by("row_number")
+    if not dups:
+        dups = [
+            pa.table(
+                {
+                    "row_number": pa.array([], pa.int64()),
+                    "external_id": pa.array([], pa.string()),
+                    "first_row": pa.array([], pa.int64()),
+                    "earlier_batch": pa.array([], pa.int64()),
+                }
+            )
+        ]
     duplicates = _renumber(pa.concat_tables(dups), renumber, ("row_number", "first_row"))
     flat = pa.concat_tables(accepted) if accepted else None
     n_acc = flat.num_rows if flat is not None else 0
@@ -580,11 +599,12 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
     tol = profile.near_duplicates
     lat_max = con.execute(f"SELECT max(abs({q('v:incident.lat')})) FROM nd").fetchall()[0][0] or 0.0
     cell_y = max(tol.metres / 111_000.0, 1e-7)
-    cell_x = max(tol.metres / (111_320.0 * max(np.cos(np.radians(min(lat_max, 89.0))), 1e-3)),
-                 1e-7)
+    cell_x = max(tol.metres / (111_320.0 * max(np.cos(np.radians(min(lat_max, 89.0))), 1e-3)), 1e-7)
     cell_t = max(tol.minutes * 60.0, 1.0)
-    dist = ("6371008.8 * sqrt(power(radians(b.x - a.x) * cos(radians((a.y + b.y) / 2)), 2) "
-            "+ power(radians(b.y - a.y), 2))")
+    dist = (
+        "6371008.8 * sqrt(power(radians(b.x - a.x) * cos(radians((a.y + b.y) / 2)), 2) "
+        "+ power(radians(b.y - a.y), 2))"
+    )
     # grid hash join: each point is matched against the 27 neighbouring (time, x, y) cells of
     # the other side, then the exact tolerances are applied (no quadratic band join)
     res = con.sql(f"""

@@ -8,6 +8,11 @@ written, which coordinate reference system the points use, how to find the area,
 classifies the national codes, what the natural key is, the near-duplicate tolerances and which
 columns are personal identifiers (pseudonymized on ingest, never stored in clear).
 
+A delivery with a header and no rows is an error unless the profile says ``allow_empty: true``
+(the agency delivers a file for a month with no records: recorded as delivered, zero rows).
+A batch is rejected (nothing written) when more than ``max_quarantined_share`` of its rows are
+quarantined or none is accepted.
+
 A profile's identity is ``(source, profile_version)`` plus the SHA-256 of its canonical JSON
 (:attr:`SourceProfile.profile_hash`), recorded on every batch it loads.
 """
@@ -149,6 +154,7 @@ class SourceProfile(_Model):
     near_duplicates: NearDuplicateSpec | None = NearDuplicateSpec()
     personal_identifiers: tuple[str, ...] = ()
     max_quarantined_share: float = Field(default=0.5, ge=0, le=1)
+    allow_empty: bool = False
     period_pattern: str | None = None
     source_info: SourceInfo | None = None
 

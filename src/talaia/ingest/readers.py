@@ -399,7 +399,11 @@ class FileReader:
             x = np.where(is_pt, shapely.get_x(pts), np.nan)
             y = np.where(is_pt, shapely.get_y(pts), np.nan)
             out = [
-                (*tuple(v for j, v in enumerate(r) if j != gi), None if np.isnan(a) else float(a), None if np.isnan(b) else float(b))
+                (
+                    *tuple(v for j, v in enumerate(r) if j != gi),
+                    None if np.isnan(a) else float(a),
+                    None if np.isnan(b) else float(b),
+                )
                 for r, a, b in zip(rows, x, y, strict=True)
             ]
             yield _rows_to_table(self.columns, out, list(range(start, start + len(out))))

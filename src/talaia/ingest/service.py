@@ -12,7 +12,6 @@ refresh (when the warehouse is available). The delivered file is archived under
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import shutil
@@ -314,7 +313,14 @@ def ingest_file(
     prep = PreparedBatch(**{**prep.__dict__, "file_hash": fhash})
     report = build_report(prep, user)
     share = prep.rows_quarantined / prep.rows_read if prep.rows_read else 1.0
-    if prep.rows_accepted == 0 or share > prof.max_quarantined_share or prep.period is None:
+    empty_ok = prof.allow_empty and prep.rows_read == 0
+    if prep.rows_read == 0:
+        share = 0.0
+    if (
+        (prep.rows_accepted == 0 and not empty_ok)
+        or share > prof.max_quarantined_share
+        or prep.period is None
+    ):
         report["status"] = "rejected"
         _audit(
             engine,
@@ -410,7 +416,7 @@ def _refresh(engine: Engine, batch_ids: list[int]) -> str:
 
     try:
         refresh(engine, batch_ids=batch_ids)
-    except Exception as exc:  # noqa: BLE001 - reported, the store stays consistent
+    except Exception as exc:
         return f"warehouse refresh failed / falló la actualización del almacén: {exc}"
     return "refreshed"
 

@@ -9,6 +9,9 @@ the OpenAPI description is at ``/api/v1/openapi.json``.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -201,6 +204,18 @@ def _install_errors(app: FastAPI) -> None:
         )
 
 
+def _warm(portal: Portal) -> None:
+    """Compute the public home page in both languages (fills the headline cache)."""
+    from talaia.web.services import indicators
+    from talaia.web.services.common import ANONYMOUS
+
+    for lang in ("en", "es"):
+        try:
+            indicators.headline(portal, ANONYMOUS, lang)
+        except TalaiaError:
+            return
+
+
 def plotly_js_path() -> Path:
     """Plotly's JavaScript bundle from the installed ``plotly`` Python package."""
     return Path(str(resources.files("plotly").joinpath("package_data", "plotly.min.js")))
@@ -238,7 +253,14 @@ def create_app(
         templates=make_templates(),
     )
 
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if web.warm_cache:
+            threading.Thread(target=_warm, args=(portal,), name="warm-cache", daemon=True).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Talaia API",
         version=__version__,
         description="Crime and violence observatory: indicators, areas, ICCS, sources, batches.",

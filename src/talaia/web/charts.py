@@ -67,12 +67,13 @@ def figure(table: pa.Table, by: str, t: Translator, title: str, decimals: int) -
     return {
         "data": traces,
         "layout": {
-            "margin": {"l": 50, "r": 10, "t": 10, "b": 40},
+            "margin": {"l": 50, "r": 10, "t": 30, "b": 60},
             "height": 340,
             "xaxis": {"type": "category", "title": {"text": t.gettext("Period")}},
             "yaxis": {"rangemode": "tozero", "separatethousands": True},
             "separators": ",." if t.lang == "es" else ".,",
-            "legend": {"orientation": "h"},
+            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+            "showlegend": bool(by),
             "font": {"family": "system-ui, sans-serif"},
             "paper_bgcolor": "#ffffff",
             "plot_bgcolor": "#ffffff",

@@ -31,6 +31,9 @@ class WebSettings(BaseSettings):
         Counts below this (and the rates computed from them) are suppressed for the public.
     page_size_max
         Largest page the API returns.
+    warm_cache
+        At start-up, compute the public home page in a background thread so that the first
+        visitor does not wait for it (``talaia serve`` turns it on).
     """
 
     model_config = SettingsConfigDict(env_prefix="TALAIA_WEB_", extra="ignore")
@@ -42,3 +45,4 @@ class WebSettings(BaseSettings):
     suppression_threshold: int = Field(default=5, ge=0)
     page_size_max: int = Field(default=500, ge=1)
     default_language: str = "en"
+    warm_cache: bool = False

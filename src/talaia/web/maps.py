@@ -60,8 +60,10 @@ def svg_choropleth(
     digits: int = 1,
     link: str = "/areas/{code}",
     width: int = 640,
+    notes: Mapping[str, str] | None = None,
 ) -> Markup:
-    """An accessible SVG choropleth of ``areas`` coloured by ``values`` (missing = no data)."""
+    """An accessible SVG choropleth of ``areas`` coloured by ``values`` (missing = no data;
+    ``notes`` can say why a value is missing, e.g. not yet published)."""
     shapes = []
     xs: list[float] = []
     ys: list[float] = []
@@ -107,7 +109,8 @@ def svg_choropleth(
             d.append("M" + "L".join(pts) + "Z")
         v = values.get(area.code)
         fill = colour(v)
-        label = f"{area.name}: {t.number(v, digits)}"
+        note = (notes or {}).get(area.code) if v is None else None
+        label = f"{area.name}: {note or t.number(v, digits)}"
         attr = f'fill="{fill}"' if fill else 'class="nodata"'
         href = escape(link.format(code=area.code))
         out.append(

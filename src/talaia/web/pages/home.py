@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from talaia.web.charts import figure, to_json
 from talaia.web.maps import MapArea, svg_choropleth
 from talaia.web.pages.render import render
-from talaia.web.portal import PortalDep, PrincipalDep, TranslatorDep
+from talaia.web.portal import DISCLOSURE_NOTES, PortalDep, PrincipalDep, TranslatorDep
 from talaia.web.services import areas as area_service
 from talaia.web.services import indicators as ind
 
@@ -29,6 +29,10 @@ def home(
             values,
             t,
             title=t.gettext("Homicide rate per 100,000 by area"),
+            notes={
+                a: t.gettext(DISCLOSURE_NOTES[d])
+                for a, d in ((headline.map_disclosure or {}) if headline else {}).items()
+            },
         )
         if shown
         else None

@@ -17,7 +17,7 @@ from talaia.web.charts import label as _label
 from talaia.web.charts import to_json
 from talaia.web.maps import MapArea, svg_choropleth
 from talaia.web.pages.render import render
-from talaia.web.portal import Portal, PortalDep, PrincipalDep, TranslatorDep
+from talaia.web.portal import DISCLOSURE_NOTES, Portal, PortalDep, PrincipalDep, TranslatorDep
 from talaia.web.services import areas as area_service
 from talaia.web.services import indicators as ind_service
 from talaia.web.services.common import Principal
@@ -146,6 +146,15 @@ def explorer(
             t,
             title=f"{name}, {q.end}",
             digits=indicator.decimals,
+            notes={
+                a: t.gettext(DISCLOSURE_NOTES[d])
+                for a, d in zip(
+                    m.column("area_code").to_pylist(),
+                    m.column("disclosure").to_pylist(),
+                    strict=True,
+                )
+                if d != "ok"
+            },
             link=f"/indicators/{indicator_id}?area={{code}}&grain={q.grain}&start={q.start}"
             f"&end={q.end}",
         )

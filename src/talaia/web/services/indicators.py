@@ -65,8 +65,9 @@ HEADLINE = (
 )
 
 
-#: Seconds a computed home page or area profile is reused (keyed by the warehouse file's
-#: modification time and what the principal may see, so a new load or publication shows at once).
+#: Seconds a computed result (values, home page, area profile) is reused. Keyed by the
+#: warehouse file's modification time and by what the principal may see (published batches,
+#: suppression), so a new load or a publication shows at once.
 CACHE_TTL_S = 60.0
 _cache: dict[tuple, tuple[float, object]] = {}
 _cache_lock = threading.Lock()
@@ -80,7 +81,7 @@ def _cached(key: tuple, make):
             return hit[1]
     value = make()
     with _cache_lock:
-        if len(_cache) > 256:
+        if len(_cache) > 2048:
             _cache.clear()
         _cache[key] = (now, value)
     return value
@@ -216,30 +217,45 @@ def values(
     disclosure control for ``principal``."""
     from talaia.indicators import compute
 
-    if con is None:
-        with open_warehouse(portal) as own:
-            return values(
-                portal,
-                principal,
-                indicator_id,
-                area=area,
-                period=period,
-                by=by,
-                level=level,
-                compare=compare,
-                con=own,
-                disclosure=disclosure,
-            )
-    table = compute(
+    disclosure = disclosure or disclosure_for(portal, principal)
+    key = (
+        "values",
+        _stamp(portal),
         indicator_id,
-        area=area or None,
-        period=period,
-        by=by or None,
-        level=level,
-        warehouse=con,
-        compare=compare,
-    )  # type: ignore[arg-type]
-    return apply_disclosure(table, disclosure or disclosure_for(portal, principal))
+        area or None,
+        tuple(period) if isinstance(period, list) else period,
+        by or None,
+        level,
+        compare,
+        disclosure.published,
+        disclosure.threshold,
+    )
+
+    def make() -> pa.Table:
+        if con is None:
+            with open_warehouse(portal) as own:
+                table = compute(
+                    indicator_id,
+                    area=area or None,
+                    period=period,
+                    by=by or None,
+                    level=level,
+                    warehouse=own,
+                    compare=compare,
+                )  # type: ignore[arg-type]
+        else:
+            table = compute(
+                indicator_id,
+                area=area or None,
+                period=period,
+                by=by or None,
+                level=level,
+                warehouse=con,
+                compare=compare,
+            )  # type: ignore[arg-type]
+        return apply_disclosure(table, disclosure)
+
+    return _cached(key, make)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +312,7 @@ class Headline:
     map_level: int
     alerts: tuple[str, ...]
     trend: pa.Table | None = None  # homicide rate by year, for the home page's chart
+    map_disclosure: dict[str, str] | None = None  # area -> unpublished | suppressed
 
 
 def _first(table: pa.Table, name: str):
@@ -383,6 +400,7 @@ def _headline(
             )
         )
     map_values: dict[str, float | None] = {}
+    map_disclosure: dict[str, str] = {}
     map_period = None
     if "homicide_rate" in known:
         map_period = str(span.last.year)
@@ -398,6 +416,13 @@ def _headline(
         map_values = dict(
             zip(t.column("area_code").to_pylist(), t.column("value").to_pylist(), strict=True)
         )
+        map_disclosure = {
+            a: d
+            for a, d in zip(
+                t.column("area_code").to_pylist(), t.column("disclosure").to_pylist(), strict=True
+            )
+            if d != "ok"
+        }
     alerts: tuple[str, ...] = ()
     if principal.can_read_data():
         from talaia.indicators.validation import validate
@@ -407,7 +432,7 @@ def _headline(
             f"{f.area_code} {f.period}: {f.message_es if lang == 'es' else f.message_en}"
             for f in found[:20]
         )
-    return Headline(tuple(cards), map_values, map_period, map_level, alerts, trend)
+    return Headline(tuple(cards), map_values, map_period, map_level, alerts, trend, map_disclosure)
 
 
 @dataclass(frozen=True, slots=True)
