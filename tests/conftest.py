@@ -22,6 +22,11 @@ Fixtures
     ``store_url`` opened with :func:`talaia.store.database.get_engine` and migrated to head
     with :func:`talaia.store.database.upgrade` (roles seeded, no reference data). Disposed
     after the test.
+``handmade_out``
+    A small hand-made canonical output folder (docs/contracts.md §3: ``reference/`` and
+    ``canonical/<source>/<YYYY-MM>/``) in ``tmp_path``, with every value known (``HANDMADE``,
+    ``HANDMADE_AREAS`` below; ``handmade_table(name, rows)`` builds canonical Arrow tables).
+    Import helpers as ``from tests.conftest import HANDMADE, handmade_table``.
 """
 
 from __future__ import annotations

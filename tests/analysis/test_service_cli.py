@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from talaia.analysis import service
 from talaia.analysis.service import IncidentFilter
 from talaia.cli.main import app
+from talaia.warehouse.build import DDL
 
 LON0, LAT0 = -60.0, -20.0
 GEOD = Geod(ellps="WGS84")
@@ -106,8 +107,11 @@ def _build(path: Path) -> dict[str, object]:
     table = pa.Table.from_pylist(rows)
     con = duckdb.connect(str(path))
     con.register("t", table)
-    con.execute("CREATE TABLE fact_incident AS SELECT * EXCLUDE (offence_id) FROM t")
-    con.execute("CREATE TABLE fact_offence AS SELECT * FROM t")
+    # The column types of the warehouse builder (contracts §6), so that both agree.
+    for name in ("fact_incident", "fact_offence"):
+        con.execute(f"CREATE TABLE {name} ({DDL[name]})")
+    con.execute("INSERT INTO fact_incident BY NAME SELECT * EXCLUDE (offence_id) FROM t")
+    con.execute("INSERT INTO fact_offence BY NAME SELECT * FROM t")
     areas = [("01", "Country", 1, None), ("0101", "North", 2, "01"), ("0102", "South", 2, "01")]
     areas += [(c, c, 3, c[:4]) for c in L3]
     con.execute(
@@ -323,3 +327,70 @@ def test_every_result_serializes_to_strict_json(warehouse) -> None:
         assert json.loads(text)
     for res in results[:3]:
         json.dumps(res.to_geojson(), allow_nan=False)
+
+
+def _areas_geojson(path: Path) -> None:
+    def box(x0: float, x1: float) -> dict:
+        ring = [[x0, 0.0], [x1, 0.0], [x1, 1.0], [x0, 1.0], [x0, 0.0]]
+        return {"type": "Polygon", "coordinates": [ring]}
+
+    feats = [
+        {"type": "Feature", "geometry": box(0, 5), "properties": {"code": "01", "level": 1}},
+        {
+            "type": "Feature",
+            "geometry": box(0, 2),
+            "properties": {"code": "0101", "level": 2, "parent_code": "01"},
+        },
+        {
+            "type": "Feature",
+            "geometry": box(2, 5),
+            "properties": {"code": "0102", "level": 2, "parent_code": "01"},
+        },
+    ]
+    for k, code in enumerate(L3):  # a row of five unit squares: a chain of neighbours
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": box(k, k + 1),
+                "properties": {"code": code, "level": 3, "parent_code": code[:4]},
+            }
+        )
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+
+
+def test_area_hotspots_over_polygons(warehouse, tmp_path) -> None:
+    from talaia.analysis.hotspots import getis_ord_gi_star
+    from talaia.analysis.weights import lattice_weights
+
+    path, rows = warehouse
+    gj = tmp_path / "areas.geojson"
+    _areas_geojson(gj)
+    con = service.connect(path)
+    stat = service.area_hotspots(con, IncidentFilter(), gj, permutations=99, seed=3)
+    counts = np.array([sum(r["area_l3"] == a for r in rows) for a in L3], float)
+    truth = getis_ord_gi_star(counts, lattice_weights(1, 5, "rook"), permutations=99, seed=3)
+    assert stat.unit_ids == tuple(L3)
+    np.testing.assert_array_equal(stat.value, counts)
+    np.testing.assert_allclose(stat.z, truth.z)
+    np.testing.assert_allclose(stat.p_sim, truth.p_sim)
+    assert len(stat.to_geojson()["features"]) == 5
+    south = service.area_hotspots(con, IncidentFilter(area="0102"), gj, permutations=9)
+    assert south.unit_ids == ("010201", "010202", "010203")
+    out = tmp_path / "areas_gi.geojson"
+    r = CliRunner().invoke(
+        app,
+        [
+            "analyze",
+            "hotspots",
+            "--warehouse",
+            str(path),
+            "--areas",
+            str(gj),
+            "--permutations",
+            "99",
+            "--output",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(out.read_text())["features"]) == 5

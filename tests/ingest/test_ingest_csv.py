@@ -306,3 +306,47 @@ def test_mostly_bad_batch_rejected_nothing_written(country, engine):
     )
     assert r.outcome == "rejected" and r.batch_id is None and r.rows_quarantined == 3
     assert _count(engine, "SELECT count(*) FROM batch") == 0
+
+
+def test_report_html_self_contained_en_es(country, engine):
+    from talaia.ingest.report import render_html
+
+    tmp, profile = country
+    rows = [*GOOD, ["B2", "05/03/2024", "N1", "-69.5", "10.5", "HOM", "M", "-3", ""]]
+    r = ingest_file(
+        engine,
+        write_csv(tmp / "p.csv", rows),
+        "test_police",
+        profile(),
+        "ana",
+        period="2024-03",
+        now=NOW,
+    )
+    assert r.report["reasons"][0]["rule"] == "age_out_of_range"
+    assert r.report["reasons"][0]["count"] == 1
+    en, es = render_html(r.report, "en"), render_html(r.report, "es")
+    assert "age outside 0..120" in en and "edad fuera de 0..120" in es
+    assert "<script" not in en and "http" not in en.replace('lang="en"', "")
+    with engine.connect() as c:
+        stored = json.loads(c.execute(text("SELECT report FROM batch")).scalar_one())
+    assert stored["counts"] == {
+        "read": 4,
+        "accepted": 3,
+        "quarantined": 1,
+        "duplicate": 0,
+        "near_duplicate_pairs": 0,
+    }
+
+
+def test_profile_validation_names_file_and_field(tmp_path):
+    from talaia.errors import UserInputError
+    from talaia.ingest.profile import load_profile
+
+    p = tmp_path / "bad.yaml"
+    p.write_text(
+        "source: x\nprofile_version: 1\nformat: csv\nfields:\n"
+        "  victim.sex: {column: s, values: {M: hombre}}\narea: {method: code}\n"
+    )
+    with pytest.raises(UserInputError, match=r"bad\.yaml.*victim\.sex.*not tokens") as ei:
+        load_profile(p)
+    assert "area" in str(ei.value)

@@ -8,6 +8,7 @@ import json
 import pyarrow as pa
 import pytest
 from sqlalchemy import func, select, text
+from tests.conftest import HANDMADE, handmade_table
 
 from talaia.errors import DataError, NotFoundError
 from talaia.store import batches as batches_mod
@@ -22,7 +23,6 @@ from talaia.store.database import (
 )
 from talaia.store.models import Batch, Incident, Role, Source
 from talaia.store.status import source_months
-from tests.conftest import HANDMADE, handmade_table
 
 TABLES = {
     "agency",
@@ -341,3 +341,29 @@ def test_status_shows_missing_month_as_missing_not_zero(loaded, handmade_out):
     )
     may = source_months(loaded, "policia_nacional")[-1]
     assert (may.period_month, may.state, may.rows) == (dt.date(2024, 5, 1), "unexpected", 1)
+
+
+def test_concurrent_batches_get_disjoint_ids(store_engine, handmade_out):
+    from concurrent.futures import ThreadPoolExecutor
+
+    load_reference(store_engine, handmade_out)
+    months = [f"2023-{m:02d}" for m in range(1, 9)]
+    folder = handmade_out / "canonical/policia_nacional/2024-01"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(
+                lambda m: write_batch(store_engine, folder_payload("policia_nacional", m, folder)),
+                months,
+            )
+        )
+    assert sorted(r.batch_id for r in results) == list(range(1, 9))
+    with store_engine.connect() as conn:
+        per_batch = conn.execute(
+            text(
+                "SELECT i.batch_id, count(*), count(DISTINCT o.id) FROM incident i "
+                "JOIN offence o ON o.incident_id = i.id AND o.batch_id = i.batch_id "
+                "GROUP BY i.batch_id ORDER BY i.batch_id"
+            )
+        ).all()
+    # every batch's offences point to incidents of the same batch: id ranges never interleave
+    assert [tuple(r) for r in per_batch] == [(b, 4, 4) for b in range(1, 9)]

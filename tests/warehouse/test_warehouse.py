@@ -21,6 +21,7 @@ from talaia.store.canonical import (
 )
 from talaia.store.status import source_months
 from talaia.warehouse import TABLES, rebuild, refresh, table
+from talaia.warehouse.build import StoreReader
 
 D = dt.date
 
@@ -34,7 +35,9 @@ def rows(path, sql):
 
 
 @pytest.fixture
-def built(store_engine, handmade_out, tmp_path):
+def built(store_engine, handmade_out, tmp_path, monkeypatch):
+    # tiny fetch chunks: columns typed null in one chunk and typed in the next are promoted
+    monkeypatch.setattr(StoreReader, "FETCH_ROWS", 2)
     load_reference(store_engine, handmade_out)
     load_canonical_tree(store_engine, handmade_out)
     path = tmp_path / "w.duckdb"

@@ -269,3 +269,72 @@ def test_openapi_describes_the_api(client):
     )
     # no page of the API documentation loads assets from a CDN: the UI pages are off
     assert client.get("/docs").status_code == 404
+
+
+def test_administration_pages(client, seeded):
+    engine, _ = seeded
+    from talaia.store.models import AppUser
+
+    assert login(client, "admin").status_code == 303
+    page = client.get("/admin").text
+    for name in ("pn_steward", "Policía Metropolitana", "Data steward", "Audit log"):
+        assert name in page
+    r = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": csrf_of(client),
+            "kind": "person",
+            "username": "clerk",
+            "password": "p" * 12,
+            "role": "steward",
+            "agency_code": "PM",
+            "full_name": "Clerk",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with engine.connect() as conn:
+        uid, role, agency = conn.execute(
+            select(AppUser.id, AppUser.role_code, AppUser.agency_code).where(
+                AppUser.username == "clerk"
+            )
+        ).one()
+        admin_id = conn.execute(select(AppUser.id).where(AppUser.username == "admin")).scalar()
+    assert (role, agency) == ("steward", "PM")
+    # deactivate (checkbox absent) and make viewer
+    r = client.post(
+        f"/admin/users/{uid}",
+        data={"csrf_token": csrf_of(client), "role": "viewer", "agency_code": ""},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with engine.connect() as conn:
+        active, role = conn.execute(
+            select(AppUser.active, AppUser.role_code).where(AppUser.id == uid)
+        ).one()
+    assert (bool(active), role) == (False, "viewer")
+    # an administrator cannot remove their own access
+    r = client.post(
+        f"/admin/users/{admin_id}",
+        data={"csrf_token": csrf_of(client), "role": "viewer", "active": "1"},
+    )
+    assert r.status_code == 422
+    r = client.post(
+        "/admin/agencies",
+        data={
+            "csrf_token": csrf_of(client),
+            "code": "FIS",
+            "name": "Fiscalía",
+            "kind": "prosecution",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "Fiscalía" in client.get("/admin").text
+    with engine.connect() as conn:
+        actions = [
+            a
+            for (a,) in conn.execute(
+                select(AuditEvent.action).where(AuditEvent.username == "admin")
+            )
+        ]
+    assert {"user.create", "user.update", "agency.create"} <= set(actions)

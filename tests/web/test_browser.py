@@ -8,9 +8,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from tests.ingest.conftest import country  # noqa: F401 - fixture
 from tests.web.conftest import PASSWORD, seed_indicator_store
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,26 +30,11 @@ ARGS = [
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture
-def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
-    """The portal served by uvicorn in a thread on a free loopback port."""
+@contextmanager
+def serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve ``app`` with uvicorn in a thread on a free loopback port."""
     import uvicorn
-    from tests.indicators import warehouse_fixture as wf
 
-    from talaia.settings import Settings
-    from talaia.store.database import get_engine, upgrade
-    from talaia.web.app import create_app
-    from talaia.web.config import WebSettings
-
-    engine = get_engine(sqlite_url)
-    upgrade(engine)
-    seed_indicator_store(engine)
-    wh = wf.build(tmp_path / "warehouse.duckdb")
-    app = create_app(
-        Settings(data_dir=tmp_path, secret_key="browser-" + "z" * 24, warehouse_path=str(wh)),
-        WebSettings(cookie_secure=False),
-        engine,
-    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -65,6 +52,31 @@ def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
         srv.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@pytest.fixture
+def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
+    """The portal served by uvicorn in a thread on a free loopback port."""
+    from tests.indicators import warehouse_fixture as wf
+
+    from talaia.settings import Settings
+    from talaia.store.database import get_engine, upgrade
+    from talaia.web.app import create_app
+    from talaia.web.config import WebSettings
+
+    engine = get_engine(sqlite_url)
+    upgrade(engine)
+    seed_indicator_store(engine)
+    wh = wf.build(tmp_path / "warehouse.duckdb")
+    app = create_app(
+        Settings(data_dir=tmp_path, secret_key="browser-" + "z" * 24, warehouse_path=str(wh)),
+        WebSettings(cookie_secure=False),
+        engine,
+    )
+    try:
+        with serve(app) as url:
+            yield url
+    finally:
         engine.dispose()
 
 
@@ -137,3 +149,73 @@ def test_dashboard_explorer_language_and_no_external_requests(server: str, tmp_p
     assert outside == []
     assert any(u.endswith("/static/vendor/plotly.min.js") for u in requested)
     assert problems == []
+
+
+def test_upload_with_errors_shows_the_quarantine(country, sqlite_url, tmp_path, monkeypatch):  # noqa: F811
+    """A steward uploads a file with a bad date, follows the progress page to the batch and
+    sees the quarantined row and its reason."""
+    from playwright.sync_api import sync_playwright
+    from tests.ingest.conftest import GOOD, write_csv
+    from tests.web.conftest import _password_hash
+
+    from talaia.ingest.service import ingest_file
+    from talaia.settings import get_settings
+    from talaia.store.database import get_engine, upgrade
+    from talaia.web.app import create_app
+    from talaia.web.config import WebSettings
+
+    tmp, profile = country
+    monkeypatch.chdir(tmp)
+    engine = get_engine(sqlite_url)
+    upgrade(engine)
+    feb = [[r[0] + "f", r[1].replace("/03/", "/02/"), *r[2:]] for r in GOOD]
+    ingest_file(
+        engine, write_csv(tmp / "feb.csv", feb), "test_police", profile(), "setup", period="2024-02"
+    )
+    from sqlalchemy import insert
+
+    from talaia.store.models import AppUser
+
+    with engine.begin() as conn:
+        conn.execute(
+            insert(AppUser).values(
+                username="tp",
+                role_code="steward",
+                agency_code="TP",
+                active=True,
+                password_hash=_password_hash(),
+            )
+        )
+    bad = [*GOOD, ["B1", "31/02/2024", "N1", "-69.5", "10.5", "HOM", "M", "30", "333"]]
+    upload = write_csv(tmp / "marzo.csv", bad)
+    app = create_app(get_settings(), WebSettings(cookie_secure=False), engine)
+    requested: list[str] = []
+    with serve(app) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.on("request", lambda r: requested.append(r.url))
+            page.goto(url + "/login")
+            page.fill("#username", "tp")
+            page.fill("#password", PASSWORD)
+            page.click("main button[type=submit]")
+            page.wait_for_url(url + "/")
+            page.click("nav.main-nav >> text=Data")
+            page.click("text=Upload a file")
+            page.select_option("#source", "test_police")
+            page.fill("#period", "2024-03")
+            page.set_input_files("#file", str(upload))
+            page.click("main button[type=submit]")
+            # the progress page refreshes itself until the pipeline is done
+            page.wait_for_selector("#upload-state[data-state=done]", timeout=120_000)
+            assert "Quarantined: 1" in page.inner_text("#upload-state")
+            page.click("#upload-state a.button")
+            page.wait_for_selector("#quarantine")
+            card = page.locator("section.card").first
+            assert "Row 5" in card.inner_text()
+            assert "fecha" in card.inner_text()
+            assert card.locator("input[name='field:fecha']").input_value() == "31/02/2024"
+        finally:
+            browser.close()
+    engine.dispose()
+    assert [u for u in requested if not u.startswith(url + "/")] == []

@@ -193,6 +193,7 @@ class LocalStatistic:
                 "q_value": f(self.q_value[i]),
                 "z_sim": f(self.z_sim[i]),
                 "label": self.label[i],
+                "quadrant": int(self.quadrant[i]),
             }
             for i in range(self.statistic.size)
         ]
@@ -231,6 +232,7 @@ class LocalStatistic:
                 "q_value": self.q_value,
                 "z_sim": self.z_sim,
                 "label": list(self.label),
+                "quadrant": np.asarray(self.quadrant, np.int8),
             }
         )
 

@@ -267,8 +267,6 @@ def spatial_band_index(
     if same_location:
         same = d < 1.0 if convention == "nrc" else d <= tolerance
         idx[same] = 0
-    elif convention == "nrc":
-        pass
     return idx.astype(np.int8 if idx.size and idx.max() < 127 else np.int32)
 
 

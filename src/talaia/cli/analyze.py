@@ -108,6 +108,29 @@ def _num(v: Any, fmt: str = "{:.3f}") -> str:
     return fmt.format(v)
 
 
+def _local_table(console: Console, stat: Any, method: str, top: int) -> None:
+    rows = stat.to_rows()
+    labels = [r["label"] for r in rows]
+    t = Table(title=f"{method}: top units / unidades principales")
+    for c in ("unit", "incidents", "statistic", "z", "p_sim", "q", "label"):
+        t.add_column(c)
+    key = "z_sim" if method == "local_moran" else "z"
+    order = sorted(rows, key=lambda r: -(r[key] if r[key] is not None else -1e9))[:top]
+    for r in order:
+        t.add_row(
+            r["unit"],
+            _num(r["value"], "{:.0f}"),
+            _num(r["statistic"], "{:.4g}"),
+            _num(r["z"], "{:.2f}"),
+            _num(r["p_sim"]),
+            _num(r["q_value"]),
+            r["label"],
+        )
+    console.print(t)
+    counts = {lab: labels.count(lab) for lab in sorted(set(labels))}
+    console.print(f"labels / etiquetas: {counts}", highlight=False)
+
+
 @analyze_app.command("hotspots")
 def hotspots_cmd(
     method: str = typer.Option("gi_star", "--method", help="gi_star | local_moran | kde"),
@@ -117,6 +140,10 @@ def hotspots_cmd(
     alpha: float = typer.Option(0.05, "--alpha", help="FDR level / nivel FDR"),
     bandwidth: float = typer.Option(0.0, "--bandwidth", help="KDE metres; 0 = Scott's rule"),
     top: int = typer.Option(15, "--top", help="rows shown / filas mostradas"),
+    areas: Path = typer.Option(
+        None, "--areas", help="areas GeoJSON (code, level): Gi*/Moran over area polygons"
+    ),
+    level: int = typer.Option(0, "--level", help="area level with --areas (0 = deepest)"),
     warehouse: Path = WAREHOUSE,
     iccs: str = ICCS,
     area: str = AREA,
@@ -126,7 +153,8 @@ def hotspots_cmd(
     table: str = TABLE,
     output: Path = OUTPUT,
 ) -> None:
-    """Hotspots on a grid: Gi*, Local Moran's I or kernel density. / Puntos calientes."""
+    """Hotspots on a grid (or area polygons): Gi*, Local Moran's I or kernel density.
+    / Puntos calientes."""
     from talaia.analysis import service
 
     if method not in ("gi_star", "local_moran", "kde"):
@@ -134,6 +162,26 @@ def hotspots_cmd(
     flt = _filter(iccs, area, date_from, date_to, source, table)
     console = Console()
     con = service.connect(warehouse)
+    if areas is not None:
+        if method == "kde":
+            raise UserInputError("--areas works with gi_star or local_moran / no con kde")
+        with _progress(console) as step:
+            stat = service.area_hotspots(
+                con,
+                flt,
+                areas,
+                level=level or None,
+                method=method,  # type: ignore[arg-type]
+                permutations=permutations,
+                seed=seed,
+                alpha=alpha,
+                progress=step,
+            )
+        _local_table(console, stat, method, top)
+        if output:
+            _write(output, stat, stat.to_rows())
+            console.print(f"wrote / escrito {output}", highlight=False)
+        return
     with _progress(console) as step:
         rep = service.hotspots(
             con,
@@ -154,25 +202,7 @@ def hotspots_cmd(
     rows: list[dict[str, Any]]
     if rep.local is not None:
         rows = rep.local.to_rows()
-        labels = [r["label"] for r in rows]
-        t = Table(title=f"{method}: top cells / celdas principales")
-        for c in ("cell", "incidents", "statistic", "z", "p_sim", "q", "label"):
-            t.add_column(c)
-        key = "z_sim" if method == "local_moran" else "z"
-        order = sorted(rows, key=lambda r: -(r[key] or -1e9))[:top]
-        for r in order:
-            t.add_row(
-                r["unit"],
-                _num(r["value"], "{:.0f}"),
-                _num(r["statistic"], "{:.4g}"),
-                _num(r["z"], "{:.2f}"),
-                _num(r["p_sim"]),
-                _num(r["q_value"]),
-                r["label"],
-            )
-        console.print(t)
-        counts = {lab: labels.count(lab) for lab in sorted(set(labels))}
-        console.print(f"labels / etiquetas: {counts}", highlight=False)
+        _local_table(console, rep.local, method, top)
     else:
         assert rep.density is not None
         rows = [f["properties"] for f in rep.geojson_cells]

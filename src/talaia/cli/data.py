@@ -81,6 +81,11 @@ def _t(key: str) -> str:
     return _T.get(lang, _T["en"])[key]
 
 
+def _h(key: str) -> str:
+    """Help text in both languages (Typer builds help once, at import)."""
+    return f"{_T['en'][key]} / {_T['es'][key]}"
+
+
 @contextmanager
 def _progress(label: str) -> Iterator[object]:
     with Progress(
@@ -117,10 +122,10 @@ def _refresh(rebuild: bool) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``init``, ``db``, ``warehouse`` and ``status`` to the main application."""
-    db = typer.Typer(help=_t("db"), no_args_is_help=True)
-    wh = typer.Typer(help=_t("wh"), no_args_is_help=True)
+    db = typer.Typer(help=_h("db"), no_args_is_help=True)
+    wh = typer.Typer(help=_h("wh"), no_args_is_help=True)
 
-    @app.command("init", help=_t("init"))
+    @app.command("init", help=_h("init"))
     def init() -> None:
         from talaia.settings import get_settings
         from talaia.store.database import current_revision, get_engine, upgrade
@@ -135,7 +140,7 @@ def register(app: typer.Typer) -> None:
         )
         _refresh(rebuild=False)
 
-    @db.command("upgrade", help=_t("upgrade"))
+    @db.command("upgrade", help=_h("upgrade"))
     def db_upgrade() -> None:
         from talaia.store.database import current_revision, get_engine, upgrade
 
@@ -143,15 +148,15 @@ def register(app: typer.Typer) -> None:
         upgrade(engine)
         Console().print(f"{_t('store')}: {_t('schema')} {current_revision(engine)}")
 
-    @wh.command("refresh", help=_t("refresh"))
+    @wh.command("refresh", help=_h("refresh"))
     def wh_refresh() -> None:
         _refresh(rebuild=False)
 
-    @wh.command("rebuild", help=_t("rebuild"))
+    @wh.command("rebuild", help=_h("rebuild"))
     def wh_rebuild() -> None:
         _refresh(rebuild=True)
 
-    @app.command("status", help=_t("status"))
+    @app.command("status", help=_h("status"))
     def status(
         source: str = typer.Option(None, "--source", help="Only this source / solo esta fuente"),
         missing_only: bool = typer.Option(False, "--missing", help="Only missing months"),

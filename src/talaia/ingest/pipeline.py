@@ -182,8 +182,7 @@ def prepare(
         secret=secret,
     )
     fhash = file_sha256(path)
-    con = duckdb.connect()
-    con.execute("SET preserve_insertion_order = true")
+    con = duckdb.connect(config={"memory_limit": "1GB", "preserve_insertion_order": True})
     if areas is not None:
         con.register("areas", areas.table)
     else:
@@ -598,15 +597,18 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
     con.register("nd", t)
     tol = profile.near_duplicates
     lat_max = con.execute(f"SELECT max(abs({q('v:incident.lat')})) FROM nd").fetchall()[0][0] or 0.0
-    cell_y = max(tol.metres / 111_000.0, 1e-7)
-    cell_x = max(tol.metres / (111_320.0 * max(np.cos(np.radians(min(lat_max, 89.0))), 1e-3)), 1e-7)
-    cell_t = max(tol.minutes * 60.0, 1.0)
+    cell_y = max(2 * tol.metres / 111_000.0, 1e-7)
+    cos = max(float(np.cos(np.radians(min(lat_max, 89.0)))), 1e-3)
+    cell_x = max(2 * tol.metres / (111_320.0 * cos), 1e-7)
+    cell_t = max(2 * tol.minutes * 60.0, 1.0)
     dist = (
         "6371008.8 * sqrt(power(radians(b.x - a.x) * cos(radians((a.y + b.y) / 2)), 2) "
         "+ power(radians(b.y - a.y), 2))"
     )
-    # grid hash join: each point is matched against the 27 neighbouring (time, x, y) cells of
-    # the other side, then the exact tolerances are applied (no quadratic band join)
+    # grid hash join: cells twice the tolerance wide, so that a point's tolerance window
+    # touches only its own cell and the neighbour on the side of the half it lies in; each
+    # point is expanded to those 2 x 2 x 2 (time, x, y) cells and joined on equality, then the
+    # exact tolerances are applied (no quadratic band join)
     res = con.sql(f"""
         WITH p AS (SELECT __row AS r, {q("v:incident.lon")} AS x, {q("v:incident.lat")} AS y,
                    epoch({q("v:incident.occurred_from")}) AS t,
@@ -615,9 +617,12 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
         g AS (SELECT *, CAST(floor(t / {cell_t}) AS BIGINT) AS gt,
                      CAST(floor(x / {cell_x}) AS BIGINT) AS gx,
                      CAST(floor(y / {cell_y}) AS BIGINT) AS gy FROM p),
-        d AS (SELECT unnest([-1, 0, 1]) AS k),
-        e AS (SELECT g.*, g.gt + d1.k AS nt, g.gx + d2.k AS nx, g.gy + d3.k AS ny
-              FROM g, d d1, d d2, d d3)
+        h AS (SELECT *, CASE WHEN t / {cell_t} - gt < 0.5 THEN -1 ELSE 1 END AS ot,
+                     CASE WHEN x / {cell_x} - gx < 0.5 THEN -1 ELSE 1 END AS ox,
+                     CASE WHEN y / {cell_y} - gy < 0.5 THEN -1 ELSE 1 END AS oy FROM g),
+        d AS (SELECT unnest([0, 1]) AS k),
+        e AS (SELECT h.*, h.gt + d1.k * h.ot AS nt, h.gx + d2.k * h.ox AS nx,
+                     h.gy + d3.k * h.oy AS ny FROM h, d d1, d d2, d d3)
         SELECT a.r AS row_a, b.r AS row_b, {dist} AS metres, abs(b.t - a.t) / 60.0 AS minutes
         FROM g a JOIN e b ON a.c = b.c AND a.gt = b.nt AND a.gx = b.nx AND a.gy = b.ny
         WHERE a.r < b.r AND abs(b.t - a.t) <= {tol.minutes * 60.0} AND {dist} <= {tol.metres}

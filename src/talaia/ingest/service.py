@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class IngestResult:
     near_duplicates: int
     superseded_ids: tuple[int, ...] = ()
     report: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
 
 
 def parse_period(text_: str | None) -> tuple[dt.date, dt.date] | None:
@@ -298,6 +300,7 @@ def ingest_file(
     areas = _areas(engine, prof, folder)
     cw = _crosswalk(engine, prof, folder, user)
     secret = get_settings().resolved_secret_key()
+    t0 = time.perf_counter()
     prep = prepare(
         path,
         prof,
@@ -354,7 +357,10 @@ def ingest_file(
         received_at=dt.datetime.now().replace(microsecond=0),
         report=json.dumps(report, default=str, ensure_ascii=False),
     )
+    t1 = time.perf_counter()
     res = write_batch(engine, payload)
+    t2 = time.perf_counter()
+    timings = {"prepare_s": round(t1 - t0, 3), "write_s": round(t2 - t1, 3)}
     if res.outcome == "unchanged":
         return _result("unchanged", prep, res.batch_id, (), report)
     _archive(path, fhash)
@@ -378,7 +384,9 @@ def ingest_file(
         _audit(engine, user, "batch.superseded", old, {"by": res.batch_id})
     if refresh_warehouse:
         report["warehouse"] = _refresh(engine, [res.batch_id, *res.superseded_ids])
-    return _result("loaded", prep, res.batch_id, tuple(res.superseded_ids), report)
+        timings["refresh_s"] = round(time.perf_counter() - t2, 3)
+    out = _result("loaded", prep, res.batch_id, tuple(res.superseded_ids), report)
+    return IngestResult(**{**out.__dict__, "timings": timings})
 
 
 def _result(outcome, prep: PreparedBatch, batch_id, superseded, report) -> IngestResult:  # type: ignore[no-untyped-def]

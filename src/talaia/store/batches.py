@@ -353,12 +353,24 @@ def _known(engine: Engine, payload: BatchPayload) -> pa.Array:
     return pa.array(codes, pa.string())
 
 
-def write_batch(engine: Engine, payload: BatchPayload) -> BatchResult:
+def write_batch(
+    engine: Engine, payload: BatchPayload, *, connection: Any | None = None
+) -> BatchResult:
     """Write one batch (batch row, records, quarantine rows) in one transaction.
 
     See the module docstring for the method. Raises :class:`DataError` (naming table, row and
     field) when the payload violates referential integrity or a required field, and
     :class:`NotFoundError` for an unknown source.
+
+    Parameters
+    ----------
+    engine
+        The store.
+    payload
+        The batch.
+    connection
+        Optional open :func:`talaia.store.database.bulk_connect` connection to reuse (loading
+        many batches); it must not be inside a transaction. Default: one is opened and closed.
     """
     if payload.status not in BATCH_STATUSES or payload.status in NOT_CURRENT:
         raise UserInputError(f"batch: status {payload.status!r} cannot be written")
@@ -397,7 +409,7 @@ def write_batch(engine: Engine, payload: BatchPayload) -> BatchResult:
 
     counts = _counts(payload, tables)
     sqlite = is_sqlite(engine)
-    conn = bulk_connect(engine)
+    conn = connection if connection is not None else bulk_connect(engine)
     tx = _Tx(conn, sqlite)
     try:
         if sqlite:
@@ -519,7 +531,8 @@ def write_batch(engine: Engine, payload: BatchPayload) -> BatchResult:
         raise
     finally:
         tx.cur.close()
-        conn.close()
+        if connection is None:
+            conn.close()
     return BatchResult(
         batch_id=batch_id,
         source_code=payload.source_code,

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from talaia.errors import DataError, NotFoundError
 from talaia.records.schema import TABLES
 from talaia.store.batches import BatchPayload, BatchResult, write_batch
+from talaia.store.database import bulk_connect
 from talaia.store.models import Agency, Area, Population, Source
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -229,11 +230,16 @@ def load_canonical_tree(
     """
     folders = month_folders(out_dir)
     results = []
-    for k, (source, month, folder) in enumerate(folders):
-        try:
-            results.append(write_batch(engine, folder_payload(source, month, folder)))
-        except DataError as exc:
-            raise DataError(f"{folder}: {exc}") from None
-        if progress is not None:
-            progress(k + 1, len(folders), f"{source} {month}")
+    conn = bulk_connect(engine)  # one connection for every batch (each its own transaction)
+    try:
+        for k, (source, month, folder) in enumerate(folders):
+            try:
+                payload = folder_payload(source, month, folder)
+                results.append(write_batch(engine, payload, connection=conn))
+            except DataError as exc:
+                raise DataError(f"{folder}: {exc}") from None
+            if progress is not None:
+                progress(k + 1, len(folders), f"{source} {month}")
+    finally:
+        conn.close()
     return results

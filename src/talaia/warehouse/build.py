@@ -23,8 +23,8 @@ SQL into one fact table per counting unit with period keys, the area path and th
 current (superseded, rejected, deleted) and of the batches asked for, and inserts the facts of
 new current batches; reference tables (``dim_area``, ``population``) and ``source_month`` are
 recomputed each time (small); facts already loaded keep the area path they were built with, so
-after a change of the area hierarchy run ``rebuild``. ``rebuild`` recreates every table. Both run the same SQL, so they
-give identical tables (tested). Each runs in one DuckDB transaction.
+after a change of the area hierarchy run ``rebuild``. ``rebuild`` recreates every table. Both
+run the same SQL, so they give identical tables (tested). Each runs in one DuckDB transaction.
 """
 
 from __future__ import annotations
@@ -117,6 +117,9 @@ class StoreReader:
     the same SQLite library as the store's engine: mixing two copies of SQLite in one process
     breaks its locking)."""
 
+    #: Rows converted to Arrow at a time on SQLite (bounds the Python objects alive at once).
+    FETCH_ROWS = 100_000
+
     def __init__(self, engine: Engine) -> None:
         url = engine.url
         self.sqlite = url.get_backend_name() == "sqlite"
@@ -138,11 +141,14 @@ class StoreReader:
                 return cur.fetch_arrow_table()
         cur = self.conn.execute(sql)
         names = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-        if not rows:
+        parts = []
+        while rows := cur.fetchmany(self.FETCH_ROWS):
+            cols = zip(*rows, strict=True)
+            parts.append(pa.table({n: pa.array(c) for n, c in zip(names, cols, strict=True)}))
+        if not parts:
             return pa.table({n: pa.nulls(0) for n in names})
-        cols = zip(*rows, strict=True)
-        return pa.table({n: pa.array(c) for n, c in zip(names, cols, strict=True)})
+        # a chunk may infer null for a column another chunk types: promote
+        return pa.concat_tables(parts, promote_options="permissive")
 
     def close(self) -> None:
         self.conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from talaia.errors import TalaiaError
 from talaia.web.charts import figure, to_json
 from talaia.web.maps import MapArea, svg_choropleth
 from talaia.web.pages.render import render
@@ -83,10 +84,37 @@ def area_profile(
     parents = area_service.ancestors(portal.engine, code)
     kids, _ = area_service.list_areas(portal.engine, parent_code=code, with_geometry=True)
     shapes = kids or [area]
-    map_svg = svg_choropleth(
-        [MapArea(a.code, a.name, a.geometry) for a in shapes], {}, t, title=area.name
-    )
     profile = ind.area_profile(portal, principal, t.lang, area, parents)
+    values: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
+    if profile is not None and kids:
+        try:  # the homicide rate of the areas within, for the profile's year
+            tab = ind.values(
+                portal,
+                principal,
+                "homicide_rate",
+                area=code,
+                period=profile[0],
+                level=area.level + 1,
+            )
+        except TalaiaError:
+            tab = None
+        if tab is not None:
+            for a, v, d in zip(
+                tab.column("area_code").to_pylist(),
+                tab.column("value").to_pylist(),
+                tab.column("disclosure").to_pylist(),
+                strict=True,
+            ):
+                values[a] = v
+                if d != "ok":
+                    notes[a] = t.gettext(DISCLOSURE_NOTES[d])
+    title = area.name
+    if values:
+        title = f"{t.gettext('Homicide rate per 100,000 by area')}, {profile[0]}"
+    map_svg = svg_choropleth(
+        [MapArea(a.code, a.name, a.geometry) for a in shapes], values, t, title=title, notes=notes
+    )
     return render(
         request,
         portal,

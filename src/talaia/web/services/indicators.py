@@ -68,23 +68,38 @@ HEADLINE = (
 #: Seconds a computed result (values, home page, area profile) is reused. Keyed by the
 #: warehouse file's modification time and by what the principal may see (published batches,
 #: suppression), so a new load or a publication shows at once.
-CACHE_TTL_S = 60.0
+CACHE_TTL_S = 3600.0
 _cache: dict[tuple, tuple[float, object]] = {}
+_inflight: dict[tuple, threading.Event] = {}
 _cache_lock = threading.Lock()
 
 
 def _cached(key: tuple, make):
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and now - hit[0] < CACHE_TTL_S:
-            return hit[1]
-    value = make()
-    with _cache_lock:
-        if len(_cache) > 2048:
-            _cache.clear()
-        _cache[key] = (now, value)
-    return value
+    """``make()`` once per key (single flight: concurrent requests for the same key wait for
+    the one computing it instead of all computing it), then reused for CACHE_TTL_S."""
+    while True:
+        with _cache_lock:
+            hit = _cache.get(key)
+            if hit is not None and time.monotonic() - hit[0] < CACHE_TTL_S:
+                return hit[1]
+            event = _inflight.get(key)
+            owner = event is None
+            if owner:
+                event = _inflight[key] = threading.Event()
+        if not owner:
+            event.wait()
+            continue
+        try:
+            value = make()
+            with _cache_lock:
+                if len(_cache) > 2048:
+                    _cache.clear()
+                _cache[key] = (time.monotonic(), value)
+            return value
+        finally:
+            with _cache_lock:
+                _inflight.pop(key, None)
+            event.set()
 
 
 def _stamp(portal: Portal) -> tuple[str, float]:
