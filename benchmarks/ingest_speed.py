@@ -2,17 +2,25 @@
 
 Usage: ``python benchmarks/ingest_speed.py [ROWS ...]`` (default 1,000,000). Prints rows/s end
 to end (read → normalize → validate → classify → de-duplicate → write_batch), peak resident
-memory (ru_maxrss of a child process per run) and the ratio to ``SELECT * FROM
-read_csv(..., all_varchar=true)`` into Arrow of the same file timed in the same run (the physical floor).
-The file is synthetic (the demo generator's police file when it exists can be passed with
-``--file``), with the columns of tests/ingest/conftest.py.
+memory (ru_maxrss of a child process per run), the time of each phase (prepare = Talaia's
+ingestion pipeline; write = the store's ``write_batch``) and the ratio to ``SELECT * FROM
+read_csv(..., all_varchar=true)`` into Arrow of the same file, timed in the same run (the
+physical floor). The file is synthetic, police-like, with the columns of
+tests/ingest/conftest.py (near-duplicate detection on: 50 m, 15 min).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import glob
 import json
 import multiprocessing as mp
+import os
 import resource
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +54,66 @@ def make_csv(path: Path, n: int, seed: int = 1) -> None:
             fh.writelines(lines)
 
 
-def _run(path: str, tmp: str, q: mp.Queue) -> None:
+@contextlib.contextmanager
+def postgres(root: Path):
+    """A throw-away PostgreSQL server (Debian binaries, run as user postgres, fsync off), as
+    started by tests/conftest.py; yields its SQLAlchemy URL."""
+    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1]).parent
+    data, sock = root / "pg", root / "sock"
+    data.mkdir()
+    sock.mkdir()
+    pre = []
+    if os.geteuid() == 0:
+        for p in (root, data, sock):
+            shutil.chown(p, "postgres")
+        pre = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = functools.partial(subprocess.run, check=True, capture_output=True)
+    run(
+        [
+            *pre,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]
+    )
+    opts = (
+        f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off -p {port} "
+        f"-c listen_addresses='' -c unix_socket_directories='{sock}'"
+    )
+    run(
+        [
+            *pre,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-w",
+            "-l",
+            str(root / "pg.log"),
+            "start",
+        ]
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@/postgres?host={sock}&port={port}"
+    finally:
+        subprocess.run(
+            [*pre, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+
+
+def _run(path: str, tmp: str, q: mp.Queue, url: str | None = None) -> None:
     import os
 
     os.environ["TALAIA_DATA_DIR"] = tmp
@@ -68,7 +135,7 @@ def _run(path: str, tmp: str, q: mp.Queue) -> None:
             "near_duplicates: {metres: 50, minutes: 15}",
         )
     )
-    engine = get_engine(f"sqlite:///{tmp}/b.sqlite")
+    engine = get_engine(url or f"sqlite:///{tmp}/b.sqlite")
     upgrade(engine)
     t = time.perf_counter()
     r = ingest_file(
@@ -94,25 +161,43 @@ def bare(path: str) -> float:
     return time.perf_counter() - t
 
 
+def _measure(path: Path, tmp: str, url: str | None) -> tuple:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_run, args=(str(path), tmp, q, url))
+    p.start()
+    res = q.get()
+    p.join()
+    return res
+
+
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    sizes = [int(a) for a in args] or [1_000_000]
+    with_pg = "--postgres" in sys.argv
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"police_{n}.csv"
             make_csv(path, n)
             b = bare(str(path))
-            ctx = mp.get_context("spawn")
-            q = ctx.Queue()
-            p = ctx.Process(target=_run, args=(str(path), tmp, q))
-            p.start()
-            el, read, acc, rss, timings = q.get()
-            p.join()
             print(
                 f"rows={n:,} file={path.stat().st_size / 2**20:.0f} MiB  bare read_csv "
-                f"{b:.2f}s ({n / b:,.0f} rows/s)  end-to-end SQLite {el:.2f}s "
-                f"({read / el:,.0f} rows/s, accepted {acc:,})  peak RSS {rss / 2**20:.2f} GiB"
-                f"  ratio {el / b:.1f}x  phases {timings}"
+                f"{b:.2f}s ({n / b:,.0f} rows/s)"
             )
+            backends = [("SQLite", None)]
+            stack = contextlib.ExitStack()
+            if with_pg:
+                pg_root = Path(tempfile.mkdtemp(prefix="talaia-bench-pg-"))
+                os.chmod(pg_root, 0o755)
+                backends.append(("PostgreSQL", stack.enter_context(postgres(pg_root))))
+            with stack:
+                for name, url in backends:
+                    el, read, acc, rss, timings = _measure(path, tmp, url)
+                    print(
+                        f"  {name:<10} end to end {el:.2f}s ({read / el:,.0f} rows/s, "
+                        f"accepted {acc:,})  peak RSS {rss / 2**20:.2f} GiB  "
+                        f"ratio {el / b:.1f}x  phases {timings}"
+                    )
 
 
 if __name__ == "__main__":

@@ -114,7 +114,8 @@ def test_gi_star_labels_hot_block_and_serializes() -> None:
     y = np.zeros((10, 10))
     y[2:5, 2:5] = 20
     y += 1
-    res = getis_ord_gi_star(y.ravel(), lattice_weights(10, 10), permutations=199, seed=1)
+    # 999 permutations: p >= 1/1000, so that q-values over 100 cells can reach 0.05
+    res = getis_ord_gi_star(y.ravel(), lattice_weights(10, 10), permutations=999, seed=1)
     hot = {int(u) for u, lab in zip(res.unit_ids, res.label, strict=True) if lab == "hot"}
     assert 3 * 10 + 3 in hot  # the centre of the block
     assert all(res.label[i] != "hot" for i in (0, 9, 90, 99))
@@ -143,3 +144,29 @@ def test_kernel_density_fft_equals_exact_and_integrates_to_n() -> None:
     s = np.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
     assert h == pytest.approx(s * 1600 ** (-1 / 6))
     assert kernel_density(x, y, 100.0).bandwidth_rule == "scott"
+
+
+def test_empty_cells_amid_empty_cells_are_not_cold_spots() -> None:
+    y = np.zeros((12, 12))
+    y[1:4, 1:4] = 5
+    w = lattice_weights(12, 12)
+    res = getis_ord_gi_star(y.ravel(), w, permutations=99, seed=4)
+    far = 11 * 12 + 11  # an empty cell whose neighbours are all empty
+    # G = 0 and every permuted G >= 0: #>= = 99, #<= = draws of empty cells only
+    assert res.p_sim[far] > 0.5
+    assert res.label[far] == "ns"
+    # esda's rule counts ties in the upper tail only: #< = 0, so p = 1/(P + 1)
+    esda_rule = getis_ord_gi_star(y.ravel(), w, permutations=99, seed=4, ties="esda")
+    assert esda_rule.p_sim[far] == pytest.approx(0.01)
+
+
+def test_fdr_on_normal_p_values() -> None:
+    y = np.zeros((12, 12))
+    y[1:4, 1:4] = 5
+    y += 1
+    w = lattice_weights(12, 12)
+    res = getis_ord_gi_star(y.ravel(), w, permutations=19, seed=1, fdr_basis="norm")
+    np.testing.assert_allclose(res.q_value, benjamini_hochberg(np.minimum(2 * res.p_norm, 1)))
+    assert res.fdr_basis == "norm" and res.label[2 * 12 + 2] == "hot"
+    # with 19 permutations p_sim >= 0.05, so BH over 144 cells flags nothing
+    assert set(getis_ord_gi_star(y.ravel(), w, permutations=19, seed=1).label) == {"ns"}

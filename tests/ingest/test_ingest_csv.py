@@ -210,6 +210,11 @@ def test_quarantine_fix_resubmits_as_revision(country, engine):
         "reasons"
     ]
     assert r2.superseded_ids == (r.batch_id,)
+    with engine.connect() as c:
+        st = c.execute(
+            text("SELECT status FROM quarantine_row WHERE batch_id = :b"), {"b": r.batch_id}
+        ).scalar_one()
+    assert st == "fixed"
 
 
 def test_latin1_semicolon_decimal_comma(country, engine):
@@ -350,3 +355,21 @@ def test_profile_validation_names_file_and_field(tmp_path):
     with pytest.raises(UserInputError, match=r"bad\.yaml.*victim\.sex.*not tokens") as ei:
         load_profile(p)
     assert "area" in str(ei.value)
+
+
+def test_load_revise_and_idempotence_on_both_backends(country, store_engine):
+    """The same flow on SQLite and PostgreSQL (store_engine is parametrized over both)."""
+    tmp, profile = country
+    a = write_csv(tmp / "a.csv", GOOD[:2])
+    b = write_csv(tmp / "b.csv", GOOD)
+    r1 = ingest_file(store_engine, a, "test_police", profile(), "ana", period="2024-03", now=NOW)
+    r2 = ingest_file(store_engine, b, "test_police", profile(), "ana", period="2024-03", now=NOW)
+    r3 = ingest_file(store_engine, b, "test_police", profile(), "ana", period="2024-03", now=NOW)
+    assert (r1.outcome, r2.outcome, r3.outcome) == ("loaded", "loaded", "unchanged")
+    assert r2.superseded_ids == (r1.batch_id,)
+    cur = (
+        "SELECT count(*) FROM victim v JOIN batch b ON b.id = v.batch_id "
+        "WHERE b.status NOT IN ('superseded', 'rejected')"
+    )
+    assert _count(store_engine, cur) == 3
+    assert _count(store_engine, "SELECT count(*) FROM incident") == 5  # the revision is kept

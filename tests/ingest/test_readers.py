@@ -122,3 +122,59 @@ def test_fuzz_csv_roundtrip_quoted(tmp_path, rows):
     assert [tuple(x or None for x in row) for row in rows] == [
         tuple(x or None for x in row) for row in got
     ]
+
+
+def test_parquet_json_geojson_gpkg_readers(tmp_path):
+    import json
+    import sqlite3
+    import struct
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+
+    pq.write_table(pa.table({"id": ["A", "B"], "n": [1.5, None]}), tmp_path / "a.parquet")
+    with FileReader(tmp_path / "a.parquet", "parquet") as r:
+        assert [t.to_pydict() for t in r.batches()] == [
+            {"id": ["A", "B"], "n": ["1.5", None], "__row": [1, 2]}
+        ]
+    (tmp_path / "a.jsonl").write_text('{"id": "A", "n": 1}\n{"id": "B", "n": null}\n')
+    with FileReader(tmp_path / "a.jsonl", "jsonl") as r:
+        assert [t.to_pydict() for t in r.batches()] == [
+            {"id": ["A", "B"], "n": ["1", None], "__row": [1, 2]}
+        ]
+    (tmp_path / "bad.jsonl").write_text('{"id": "A"}\n{"id": \n')
+    with (
+        pytest.raises(DataError, match=r"bad\.jsonl.*JSON"),
+        FileReader(tmp_path / "bad.jsonl", "jsonl") as r,
+    ):
+        list(r.batches())
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"id": "A"},
+                "geometry": {"type": "Point", "coordinates": [-69.5, 10.25]},
+            },
+            {"type": "Feature", "properties": {"id": "B"}, "geometry": None},
+        ],
+    }
+    (tmp_path / "a.geojson").write_text(json.dumps(fc))
+    with FileReader(tmp_path / "a.geojson", "geojson") as r:
+        assert [t.to_pydict() for t in r.batches()] == [
+            {"id": ["A", "B"], "__x": ["-69.5", None], "__y": ["10.25", None], "__row": [1, 2]}
+        ]
+    # a minimal GeoPackage: header GP, version 0, flags (little endian, no envelope), srs id
+    db = sqlite3.connect(tmp_path / "a.gpkg")
+    db.execute("CREATE TABLE gpkg_geometry_columns (table_name, column_name)")
+    db.execute("INSERT INTO gpkg_geometry_columns VALUES ('pts', 'geom')")
+    db.execute("CREATE TABLE pts (fid INTEGER PRIMARY KEY, id TEXT, geom BLOB)")
+    blob = b"GP\x00\x01" + struct.pack("<i", 4326) + shapely.to_wkb(shapely.Point(-69.5, 9.5))
+    db.execute("INSERT INTO pts VALUES (1, 'A', ?)", (blob,))
+    db.commit()
+    db.close()
+    with FileReader(tmp_path / "a.gpkg", "gpkg") as r:
+        assert [t.to_pydict() for t in r.batches()] == [
+            {"fid": ["1"], "id": ["A"], "__x": ["-69.5"], "__y": ["9.5"], "__row": [1]}
+        ]

@@ -101,6 +101,7 @@ def test_upload_quarantine_correct_resubmit(upload_client):
     # the quarantine: the bad date, with its reason, on row 5 (line 5 of the file)
     html = client.get(f"/data/batches/{batch_id}").text
     assert "31/02/2024" in html and "fecha" in html
+    assert "<caption>Reasons</caption>" in html  # the batch's ingestion report
     q = client.get(f"/api/v1/batches/{batch_id}/quarantine").json()["items"]
     assert [(x["row_number"], x["raw"]["fecha"]) for x in q] == [(5, "31/02/2024")]
     assert "333" not in str(q)  # the personal identifier never reaches the quarantine

@@ -14,10 +14,12 @@ Definitions follow PySAL's esda so that results can be checked against it:
   values are drawn without replacement from the other units. The draws reproduce esda's scheme
   exactly (NumPy-in-numba ``np.random.choice`` seeded with ``seed``; the same draws shared by all
   units), so with the same seed the pseudo p-values equal esda's. ``p_sim`` is esda's "directed"
-  pseudo p-value ``(min(#≥, #<) + 1)/(P + 1)``. One deliberate difference: a permuted statistic
-  equal to the observed one (frequent with counts) counts as "≥" here (relative tolerance 1e-9),
-  whereas esda's fastmath arithmetic decides such ties by rounding; p-values can then differ
-  from esda's on tied units only. ``ties="esda"`` reproduces esda's rounding.
+  pseudo p-value ``(min(#≥, #<) + 1)/(P + 1)``. One deliberate difference concerns ties (a
+  permuted statistic equal to the observed one, frequent with counts): by default they count in
+  both tails, ``p = (min(#≥, #≤) + 1)/(P + 1)`` (relative tolerance 1e-9). esda counts them in the
+  upper tail only, after fastmath rounding, which makes, e.g., every empty cell amid empty cells
+  a significant cold spot (p = 1/(P + 1)). Without ties both rules agree; ``ties="esda"``
+  reproduces esda bit for bit.
 - FDR: Benjamini & Hochberg (1995, *JRSS B* 57, 289–300) adjusted p-values (q-values) of
   ``p_sim``; a unit is a hot (cold) spot when ``q <= alpha`` and ``z > 0`` (``< 0``).
 """
@@ -76,17 +78,21 @@ def _conditional_counts(
     n = z.shape[0]
     n_perm = ids.shape[0]
     larger = np.zeros(n, np.int64)
+    smaller = np.zeros(n, np.int64)
     mean = np.zeros(n)
     sd = np.zeros(n)
     for i in prange(n):
         # Ties (equal up to rounding) count as "at least as extreme".
-        threshold = observed[i] if esda_ties else observed[i] - 1e-9 * abs(observed[i])
+        tol = 0.0 if esda_ties else 1e-9 * abs(observed[i])
+        hi = observed[i] - tol
+        lo = observed[i] + tol
         start = indptr[i]
         card = indptr[i + 1] - start
         zi = z[i]
         s1 = 0.0
         s2 = 0.0
         cnt = 0
+        cnt_le = 0
         for k in range(n_perm):
             acc = 0.0
             for j in range(card):
@@ -101,15 +107,18 @@ def _conditional_counts(
                 stat = (acc + self_w[i] * zi) * (1.0 / scaling)
             else:
                 stat = (acc + self_w[i] * zi) / scaling
-            if stat >= threshold:
+            if stat >= hi:
                 cnt += 1
+            if stat <= lo:
+                cnt_le += 1
             s1 += stat
             s2 += stat * stat
         larger[i] = cnt
+        smaller[i] = cnt_le
         m = s1 / n_perm
         mean[i] = m
         sd[i] = np.sqrt(max(s2 / n_perm - m * m, 0.0))
-    return larger, mean, sd
+    return larger, smaller, mean, sd
 
 
 def _directed_p(larger: np.ndarray, permutations: int) -> np.ndarray:
@@ -135,7 +144,8 @@ class LocalStatistic:
     p_sim
         Conditional-permutation pseudo p-value (esda's "directed"); NaN without permutations.
     q_value
-        Benjamini-Hochberg adjusted ``p_sim`` (or ``p_norm`` without permutations).
+        Benjamini-Hochberg adjusted ``p_sim``, or two-sided normal p-values when
+        ``fdr_basis == "norm"`` (Gi* only; also without permutations).
     z_sim
         ``(statistic − mean of permuted)/sd of permuted``.
     label
@@ -145,7 +155,7 @@ class LocalStatistic:
         Local Moran: 1 HH, 2 LH, 3 LL, 4 HL (0 for Gi*).
     unit_ids
         Identifier of each unit (cell ids or area codes), as strings.
-    alpha, permutations, seed, transform
+    alpha, permutations, seed, transform, fdr_basis
         Parameters.
     geometry
         Optional GeoJSON geometries (WGS84) of the units, for :meth:`to_geojson`.
@@ -167,6 +177,7 @@ class LocalStatistic:
     seed: int
     transform: str
     geometry: tuple[dict[str, Any], ...] | None = None
+    fdr_basis: str = "sim"
 
     def with_geometry(
         self, geometry: tuple[dict[str, Any], ...], unit_ids: tuple[str, ...] | None = None
@@ -205,6 +216,7 @@ class LocalStatistic:
             "permutations": self.permutations,
             "seed": self.seed,
             "transform": self.transform,
+            "fdr_basis": self.fdr_basis,
             "units": self.to_rows(),
         }
 
@@ -273,6 +285,7 @@ def getis_ord_gi_star(
     alpha: float = 0.05,
     unit_ids: tuple[str, ...] | None = None,
     ties: Ties = "inclusive",
+    fdr_basis: Literal["sim", "norm"] = "sim",
 ) -> LocalStatistic:
     """Getis-Ord Gi* of ``y`` (e.g. counts per grid cell or per area) under weights ``w``.
 
@@ -289,9 +302,14 @@ def getis_ord_gi_star(
     alpha
         FDR level for the hot/cold labels.
     ties
-        ``"inclusive"`` (default): a permuted statistic equal to the observed one counts as
-        "≥". ``"esda"``: decide ties by the same floating-point rounding as esda, to reproduce
-        its p-values bit for bit.
+        ``"inclusive"`` (default): a permuted statistic equal to the observed one counts in
+        both tails. ``"esda"``: esda's rule and floating-point rounding, to reproduce its
+        p-values bit for bit.
+    fdr_basis
+        p-values the Benjamini-Hochberg step (and the labels) use: ``"sim"`` the permutation
+        ``p_sim`` (default); ``"norm"`` the two-sided normal p-value ``2(1 − Φ(|z|))``, as in
+        ArcGIS's Hot Spot Analysis, for grids with far more cells than permutations can
+        resolve (BH over ``m`` units needs ``p`` near ``α k/m``; ``p_sim >= 1/(P + 1)``).
 
     Returns
     -------
@@ -321,7 +339,10 @@ def getis_ord_gi_star(
     p_sim, z_sim = _simulate(
         y, w, wvals, self_w, stat, permutations, seed, total, moran=False, ties=ties
     )
-    q = benjamini_hochberg(p_sim if permutations else p_norm)
+    if fdr_basis == "norm" or not permutations:
+        q = benjamini_hochberg(np.minimum(2 * p_norm, 1.0))
+    else:
+        q = benjamini_hochberg(p_sim)
     sig = q <= alpha
     label = np.where(sig & (z > 0), "hot", np.where(sig & (z < 0), "cold", "ns"))
     return LocalStatistic(
@@ -340,6 +361,7 @@ def getis_ord_gi_star(
         permutations=int(permutations),
         seed=int(seed),
         transform=transform,
+        fdr_basis="norm" if (fdr_basis == "norm" or not permutations) else "sim",
     )
 
 
@@ -352,7 +374,7 @@ def _simulate(y, w, wvals, self_w, observed, permutations, seed, scaling, moran,
     if max_card == 0:
         return np.full(n, np.nan), np.full(n, np.nan)
     ids = permutation_ids(max_card, n, int(permutations), int(seed))
-    larger, pmean, psd = _conditional_counts(
+    larger, smaller, pmean, psd = _conditional_counts(
         y,
         w.indptr.astype(np.int64),
         w.indices.astype(np.int64),
@@ -364,7 +386,11 @@ def _simulate(y, w, wvals, self_w, observed, permutations, seed, scaling, moran,
         moran,
         ties == "esda",
     )
-    p = _directed_p(larger, int(permutations))
+    if ties == "esda":
+        p = _directed_p(larger, int(permutations))
+    else:
+        # tie-symmetric: the more extreme of the two tails, ties counted in both
+        p = (np.minimum(larger, smaller) + 1.0) / (permutations + 1.0)
     p = np.where(card > 0, p, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         z_sim = np.where(psd > 0, (observed - pmean) / psd, np.nan)

@@ -297,6 +297,7 @@ def hotspots(
     seed: int = 12345,
     alpha: float = 0.05,
     bandwidth: float | None = None,
+    fdr_basis: Literal["sim", "norm"] = "sim",
     progress: Progress | None = None,
 ) -> HotspotReport:
     """Gi*, Local Moran's I (queen contiguity of grid cells) or kernel density of a selection."""
@@ -326,7 +327,9 @@ def hotspots(
     w = lattice_weights(grid.nrows, grid.ncols, "queen")
     step(f"{method} on {grid.n_cells} cells, {permutations} permutations")
     if method == "gi_star":
-        stat = getis_ord_gi_star(counts, w, permutations=permutations, seed=seed, alpha=alpha)
+        stat = getis_ord_gi_star(
+            counts, w, permutations=permutations, seed=seed, alpha=alpha, fdr_basis=fdr_basis
+        )
     elif method == "local_moran":
         stat = local_moran(counts, w, permutations=permutations, seed=seed, alpha=alpha)
     else:
@@ -350,6 +353,7 @@ def area_hotspots(
     permutations: int = 999,
     seed: int = 12345,
     alpha: float = 0.05,
+    fdr_basis: Literal["sim", "norm"] = "sim",
     progress: Progress | None = None,
 ) -> LocalStatistic:
     """Gi* or Local Moran's I over area polygons (queen contiguity), counts per area.
@@ -414,8 +418,20 @@ def area_hotspots(
     geoms = [shapely.geometry.shape(f["geometry"]) for f in feats]
     w = polygon_contiguity_weights(geoms, "queen")
     step(f"{method}, {permutations} permutations")
-    fn = getis_ord_gi_star if method == "gi_star" else local_moran
-    stat = fn(counts, w, permutations=permutations, seed=seed, alpha=alpha, unit_ids=tuple(codes))
+    if method == "gi_star":
+        stat = getis_ord_gi_star(
+            counts,
+            w,
+            permutations=permutations,
+            seed=seed,
+            alpha=alpha,
+            unit_ids=tuple(codes),
+            fdr_basis=fdr_basis,
+        )
+    else:
+        stat = local_moran(
+            counts, w, permutations=permutations, seed=seed, alpha=alpha, unit_ids=tuple(codes)
+        )
     return stat.with_geometry(tuple(f["geometry"] for f in feats))
 
 

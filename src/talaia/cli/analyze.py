@@ -108,7 +108,7 @@ def _num(v: Any, fmt: str = "{:.3f}") -> str:
     return fmt.format(v)
 
 
-def _local_table(console: Console, stat: Any, method: str, top: int) -> None:
+def _local_table(console: Console, stat: Any, method: str, top: int, n_tests: int) -> None:
     rows = stat.to_rows()
     labels = [r["label"] for r in rows]
     t = Table(title=f"{method}: top units / unidades principales")
@@ -129,6 +129,17 @@ def _local_table(console: Console, stat: Any, method: str, top: int) -> None:
     console.print(t)
     counts = {lab: labels.count(lab) for lab in sorted(set(labels))}
     console.print(f"labels / etiquetas: {counts}", highlight=False)
+    m = n_tests
+    unresolved = n_tests / (stat.permutations + 1) > stat.alpha if stat.permutations else False
+    if stat.fdr_basis == "sim" and unresolved and all(lab == "ns" for lab in labels):
+        console.print(
+            f"note: with {stat.permutations} permutations the smallest p is "
+            f"1/{stat.permutations + 1}; FDR over {m} units cannot reach {stat.alpha} unless "
+            "many units share it. Use more --permutations, an --area filter or "
+            "--fdr-basis norm. / nota: use más permutaciones, filtre por área o "
+            "--fdr-basis norm.",
+            highlight=False,
+        )
 
 
 @analyze_app.command("hotspots")
@@ -144,6 +155,9 @@ def hotspots_cmd(
         None, "--areas", help="areas GeoJSON (code, level): Gi*/Moran over area polygons"
     ),
     level: int = typer.Option(0, "--level", help="area level with --areas (0 = deepest)"),
+    fdr_basis: str = typer.Option(
+        "sim", "--fdr-basis", help="sim (permutation p) | norm (normal p, Gi*) for FDR"
+    ),
     warehouse: Path = WAREHOUSE,
     iccs: str = ICCS,
     area: str = AREA,
@@ -159,6 +173,8 @@ def hotspots_cmd(
 
     if method not in ("gi_star", "local_moran", "kde"):
         raise UserInputError(f"--method {method!r}: gi_star, local_moran or kde")
+    if fdr_basis not in ("sim", "norm"):
+        raise UserInputError(f"--fdr-basis {fdr_basis!r}: sim or norm")
     flt = _filter(iccs, area, date_from, date_to, source, table)
     console = Console()
     con = service.connect(warehouse)
@@ -175,9 +191,10 @@ def hotspots_cmd(
                 permutations=permutations,
                 seed=seed,
                 alpha=alpha,
+                fdr_basis=fdr_basis,  # type: ignore[arg-type]
                 progress=step,
             )
-        _local_table(console, stat, method, top)
+        _local_table(console, stat, method, top, len(stat.statistic))
         if output:
             _write(output, stat, stat.to_rows())
             console.print(f"wrote / escrito {output}", highlight=False)
@@ -192,6 +209,7 @@ def hotspots_cmd(
             seed=seed,
             alpha=alpha,
             bandwidth=bandwidth or None,
+            fdr_basis=fdr_basis,  # type: ignore[arg-type]
             progress=step,
         )
     console.print(
@@ -202,7 +220,7 @@ def hotspots_cmd(
     rows: list[dict[str, Any]]
     if rep.local is not None:
         rows = rep.local.to_rows()
-        _local_table(console, rep.local, method, top)
+        _local_table(console, rep.local, method, top, rep.grid.n_cells)
     else:
         assert rep.density is not None
         rows = [f["properties"] for f in rep.geojson_cells]

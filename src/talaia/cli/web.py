@@ -57,6 +57,7 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=False,
+        timeout_keep_alive=30,
     )
 
 

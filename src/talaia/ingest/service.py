@@ -315,6 +315,8 @@ def ingest_file(
     )
     prep = PreparedBatch(**{**prep.__dict__, "file_hash": fhash})
     report = build_report(prep, user)
+    if patches:
+        report["corrections"] = {str(k): v for k, v in patches.items()}
     share = prep.rows_quarantined / prep.rows_read if prep.rows_read else 1.0
     empty_ok = prof.allow_empty and prep.rows_read == 0
     if prep.rows_read == 0:
@@ -325,6 +327,12 @@ def ingest_file(
         or prep.period is None
     ):
         report["status"] = "rejected"
+        report["message"] = (
+            f"batch rejected, nothing written / lote rechazado, nada escrito: "
+            f"{prep.rows_quarantined:,} of {prep.rows_read:,} rows quarantined (limit "
+            f"{prof.max_quarantined_share:.0%}), {prep.rows_accepted:,} accepted"
+            + ("" if prep.period else "; period unknown / periodo desconocido")
+        )
         _audit(
             engine,
             user,
@@ -444,7 +452,7 @@ def resubmit(
     with engine.connect() as c:
         b = c.execute(
             text(
-                "SELECT source_code, file_name, file_hash, period_start, period_end "
+                "SELECT source_code, file_name, file_hash, period_start, period_end, report "
                 "FROM batch WHERE id = :i"
             ),
             {"i": batch_id},
@@ -463,12 +471,36 @@ def resubmit(
     pe = pe if isinstance(pe, dt.date) else dt.date.fromisoformat(str(pe))
     import hashlib
 
+    earlier = json.loads(b[5] or "{}").get("corrections") or {}
+    merged: dict[int, dict[str, str | None]] = {int(k): dict(v) for k, v in earlier.items()}
+    for r, edits in patches.items():
+        merged.setdefault(int(r), {}).update(edits)
+    patches = merged
     h = hashlib.sha256((b[2] + json.dumps(patches, sort_keys=True)).encode()).hexdigest()
     named = Path(get_settings().data_dir / "deliveries" / f"fix-{h[:12]}-{b[1]}")
     shutil.copyfile(orig, named)
     try:
-        return ingest_file(
+        res = ingest_file(
             engine, named, b[0], profile, user, period=(ps, pe), patches=patches, file_hash=h
         )
     finally:
         named.unlink(missing_ok=True)
+    if res.outcome == "loaded":
+        with engine.begin() as c:
+            still = {
+                r[0]
+                for r in c.execute(
+                    text("SELECT row_number FROM quarantine_row WHERE batch_id = :b"),
+                    {"b": res.batch_id},
+                )
+            }
+            fixed = [r for r in patches if r not in still]
+            for r in fixed:  # the corrected rows (a handful)
+                c.execute(
+                    text(
+                        "UPDATE quarantine_row SET status = 'fixed' WHERE batch_id = :b "
+                        "AND row_number = :r"
+                    ),
+                    {"b": batch_id, "r": r},
+                )
+    return res
