@@ -32,8 +32,6 @@ DATA = (
     / "real"
     / ("chicago_burglary_2014_2017.csv")
 )
-if not DATA.exists():
-    DATA = Path("/work/shared/data/real/chicago_burglary_2014_2017.csv")
 
 CASES = {
     "A": {"year": 2014, "sb": [200.0], "tb": [7.0], "perm": 99, "conv": "nrc"},

@@ -394,3 +394,37 @@ def test_area_hotspots_over_polygons(warehouse, tmp_path) -> None:
     )
     assert r.exit_code == 0, r.output
     assert len(json.loads(out.read_text())["features"]) == 5
+
+
+def test_area_hotspots_read_polygons_from_the_warehouse(warehouse, tmp_path) -> None:
+    import shutil
+
+    path, _rows = warehouse
+    gj = tmp_path / "areas.geojson"
+    _areas_geojson(gj)
+    copy = tmp_path / "with_geometry.duckdb"
+    shutil.copy(path, copy)
+    con = duckdb.connect(str(copy))
+    with pytest.raises(Exception, match="dim_area_geometry"):
+        service.area_features(con)
+    con.execute(f"CREATE TABLE dim_area_geometry ({DDL['dim_area_geometry']})")
+    for f in json.loads(gj.read_text())["features"]:
+        p = f["properties"]
+        con.execute(
+            "INSERT INTO dim_area_geometry VALUES (?, ?, ?)",
+            [p["code"], p["level"], json.dumps(f["geometry"])],
+        )
+    con.close()
+    con = service.connect(copy)
+    feats = service.area_features(con, level=3)
+    assert [f["properties"]["code"] for f in feats] == L3
+    assert len(service.area_features(con)) == 8
+    assert feats[0]["properties"]["parent_code"] == "0101"
+    from_file = service.area_hotspots(con, IncidentFilter(), gj, permutations=99, seed=3)
+    from_wh = service.area_hotspots(con, IncidentFilter(), None, permutations=99, seed=3)
+    assert from_wh.unit_ids == from_file.unit_ids
+    np.testing.assert_array_equal(from_wh.value, from_file.value)
+    np.testing.assert_array_equal(from_wh.z, from_file.z)
+    np.testing.assert_array_equal(from_wh.p_sim, from_file.p_sim)
+    south = service.area_hotspots(con, IncidentFilter(area="0102"), permutations=9)
+    assert south.unit_ids == ("010201", "010202", "010203")

@@ -10,9 +10,7 @@ import pytest
 from talaia.classification.classify import classify, offence_inputs
 from talaia.classification.crosswalk import read_crosswalk
 from talaia.classification.validation import validate, validate_file
-
-generator = pytest.importorskip("talaia.demo.generator")
-catalogue = pytest.importorskip("talaia.demo.catalogue")
+from talaia.demo import catalogue, generator
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ def test_demo_end_to_end_headline_matches_truth(tmp_path, monkeypatch):
     monkeypatch.delenv("TALAIA_WAREHOUSE_PATH", raising=False)
     get_settings.cache_clear()
     try:
-        head = run_demo(None, seed=5, scale=0.01, fresh=True)
+        head = run_demo(None, seed=5, scale=0.01, fresh=True, canonical=True).headline
     finally:
         get_settings.cache_clear()
     out = tmp_path / "data" / "demo"
@@ -58,3 +58,37 @@ def test_demo_end_to_end_headline_matches_truth(tmp_path, monkeypatch):
             if o["national_code"] in ("FEM", "121-A") and o["month"].startswith("2024")
         )
     assert head.femicides == fem
+
+
+def test_years_option_parses_consecutive_years():
+    from talaia.cli.demo import parse_years
+    from talaia.demo import DEFAULT_YEARS
+    from talaia.errors import UserInputError
+
+    assert parse_years("2021-2022") == (2021, 2022)
+    assert parse_years("2019..2021") == (2019, 2020, 2021)
+    assert parse_years("2023") == (2023,)
+    assert parse_years(None) == tuple(DEFAULT_YEARS)
+    for bad in ("2022-2021", "x", "2021-2022-2023"):
+        with pytest.raises(UserInputError):
+            parse_years(bad)
+
+
+def test_an_existing_demo_is_kept_only_when_the_manifest_matches(out):
+    from talaia.cli.demo import _same_manifest
+    from talaia.demo import DEFAULT_YEARS
+
+    from .conftest import SCALE, SEED
+
+    assert _same_manifest(out, SEED, SCALE, tuple(DEFAULT_YEARS))
+    assert not _same_manifest(out, SEED + 1, SCALE, tuple(DEFAULT_YEARS))
+    assert not _same_manifest(out, SEED, SCALE * 2, tuple(DEFAULT_YEARS))
+    assert not _same_manifest(out, SEED, SCALE, (2023, 2024))
+    assert not _same_manifest(out / "nowhere", SEED, SCALE, tuple(DEFAULT_YEARS))
+
+
+def test_demo_help_names_the_serve_options():
+    res = CliRunner().invoke(app, ["demo", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    for opt in ("--serve", "--no-serve", "--port", "--host", "--canonical", "--years", "--fresh"):
+        assert opt in res.output, opt

@@ -13,11 +13,10 @@ from sqlalchemy import text
 from talaia.ingest.service import ingest_file
 
 ROOT = Path(__file__).resolve().parents[2]
-XLSX = Path("/work/shared/data/real/sao_paulo_homicides.xlsx")
-MUNI = Path("/work/shared/data/real/sao_paulo_muni.geojson")
+REAL = ROOT.parent / "shared" / "data" / "real"  # shared/ stands beside the repository
+XLSX = REAL / "sao_paulo_homicides.xlsx"
+MUNI = REAL / "sao_paulo_muni.geojson"
 PROFILE = ROOT / "docs/examples/sao_paulo/profile.yaml"
-
-pytestmark = pytest.mark.skipif(not XLSX.exists(), reason="real data not available")
 
 
 def _fold(s: str) -> str:

@@ -303,3 +303,39 @@ def test_incremental_refresh_equals_rebuild(store_engine, handmade_out, tmp_path
     # nothing to do the second time
     again = refresh(store_engine, inc)
     assert (again.added, again.removed) == ((), ())
+
+
+def test_area_geometry_copied_by_refresh_and_rebuild(store_engine, handmade_out, tmp_path):
+    import json
+
+    load_reference(store_engine, handmade_out)
+    with store_engine.connect() as conn:
+        codes = [r[0] for r in conn.execute(text("SELECT code FROM area ORDER BY code"))]
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
+    given = {codes[0]: json.dumps(square), codes[1]: json.dumps({**square, "x": 1})}
+    with store_engine.begin() as conn:
+        for code, geom in given.items():
+            conn.execute(
+                text("UPDATE area SET geometry = :g WHERE code = :c"), {"g": geom, "c": code}
+            )
+        levels = dict(conn.execute(text("SELECT code, level FROM area")).all())
+    # an older warehouse file without the table gets it on refresh
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute(
+        "CREATE TABLE dim_area (area_code VARCHAR, name VARCHAR, level INTEGER, "
+        "parent_code VARCHAR, area_l1 VARCHAR, area_l2 VARCHAR, area_l3 VARCHAR)"
+    )
+    con.close()
+    refresh(store_engine, old)
+    full = tmp_path / "full.duckdb"
+    rebuild(store_engine, full)
+    want = sorted((c, levels[c], g) for c, g in given.items())
+    for path in (old, full):
+        got = rows(path, "SELECT area_code, level, geometry FROM dim_area_geometry ORDER BY 1")
+        assert got == want
+    # a geometry removed from the store disappears on the next refresh
+    with store_engine.begin() as conn:
+        conn.execute(text("UPDATE area SET geometry = NULL WHERE code = :c"), {"c": codes[1]})
+    refresh(store_engine, old)
+    assert rows(old, "SELECT area_code FROM dim_area_geometry") == [(codes[0],)]

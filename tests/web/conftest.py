@@ -316,3 +316,48 @@ def ind_client(store_engine: Engine, tmp_path) -> Iterator:  # type: ignore[no-u
     app = create_app(settings, WebSettings(suppression_threshold=5), store_engine)
     with TestClient(app, base_url="https://testserver") as c:
         yield c
+
+
+def build_analysis_warehouse(path) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The hand-made incident warehouse of tests/analysis (planted near-repeat pairs, 125
+    incidents around 60°W 20°S), every month delivered (so that STL runs), plus
+    ``dim_area_geometry``: five vertical strips (the level-3 areas) over the incidents' extent."""
+    import duckdb
+    from tests.analysis.test_service_cli import L3, _build
+
+    from talaia.warehouse.build import DDL
+
+    rows = _build(path)["rows"]
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE source_month SET delivered = TRUE")
+    con.execute(f"CREATE TABLE dim_area_geometry ({DDL['dim_area_geometry']})")
+    lon0, lat0, w = -60.01, -20.01, 0.07
+    for k, code in enumerate(L3):
+        x = lon0 + k * w
+        ring = [[x, lat0], [x + w, lat0], [x + w, lat0 + 0.3], [x, lat0 + 0.3], [x, lat0]]
+        geom = json.dumps({"type": "Polygon", "coordinates": [ring]})
+        con.execute("INSERT INTO dim_area_geometry VALUES (?, 3, ?)", [code, geom])
+    con.close()
+    return rows  # type: ignore[return-value]
+
+
+@pytest.fixture
+def an_portal(seeded, tmp_path):  # type: ignore[no-untyped-def]
+    """(app, warehouse path, fact rows): the portal over the analysis warehouse."""
+    from talaia.web.app import create_app
+
+    engine, _ = seeded
+    wh = tmp_path / "analysis.duckdb"
+    rows = build_analysis_warehouse(wh)
+    settings = Settings(
+        data_dir=tmp_path, secret_key="test-secret-" + "z" * 20, warehouse_path=str(wh)
+    )
+    return create_app(settings, WebSettings(), engine), wh, rows
+
+
+@pytest.fixture
+def an_client(an_portal) -> Iterator:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(an_portal[0], base_url="https://testserver") as c:
+        yield c

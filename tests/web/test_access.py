@@ -202,15 +202,20 @@ def test_admin_creates_users_and_tokens(client, seeded):
         "/api/v1/tokens", json={"name": "etl", "role": "steward", "agency_code": "PM"}, headers=h
     )
     assert r.status_code == 201
-    token = r.json()["token"]
-    # the token is stored only as a hash
-    with engine.connect() as conn:
-        from talaia.store.models import AppUser
+    body = r.json()
+    token = body["token"]
+    assert body["client"]["username"] == "api:etl" and body["info"]["revoked_at"] is None
+    # the token is stored only as its SHA-256; the client account has no password
+    import hashlib
 
-        stored = conn.execute(
+    from talaia.store.models import ApiToken, AppUser
+
+    with engine.connect() as conn:
+        stored = conn.execute(select(ApiToken.token_hash)).scalars().all()
+        pw = conn.execute(
             select(AppUser.password_hash).where(AppUser.username == "api:etl")
         ).scalar_one()
-    assert token not in stored and stored.startswith("$argon2id$")
+    assert stored == [hashlib.sha256(token.encode()).hexdigest()] and pw is None
     # a fresh client with only the bearer token: steward of PM, no CSRF needed
     from fastapi.testclient import TestClient
 
@@ -224,7 +229,7 @@ def test_admin_creates_users_and_tokens(client, seeded):
         bad = {"Authorization": "Bearer " + token[:-2] + "xx"}
         assert bot.get("/api/v1/batches", headers=bad).status_code == 401
         # an API client cannot use the login form with its token
-        assert login(bot, "api:etl", token.split("_", 2)[2]).status_code == 401
+        assert login(bot, "api:etl", token).status_code == 401
     with engine.connect() as conn:
         actions = [a for (a,) in conn.execute(select(AuditEvent.action))]
     assert "user.create" in actions and "token.create" in actions

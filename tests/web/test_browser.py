@@ -219,3 +219,84 @@ def test_upload_with_errors_shows_the_quarantine(country, sqlite_url, tmp_path, 
             browser.close()
     engine.dispose()
     assert [u for u in requested if not u.startswith(url + "/")] == []
+
+
+def test_crime_analysis_page_draws_map_knox_grid_and_charts(sqlite_url: str, tmp_path: Path):
+    """An analyst opens "Crime analysis" (the analysis warehouse of tests/web/conftest.py): the
+    SVG hotspot map, the coloured Knox grid and the three Plotly charts are drawn, in Spanish
+    too, and no request leaves the server."""
+    from playwright.sync_api import sync_playwright
+    from tests.web.conftest import build_analysis_warehouse, seed_store
+
+    from talaia.settings import Settings
+    from talaia.store.database import get_engine, upgrade
+    from talaia.web.app import create_app
+    from talaia.web.config import WebSettings
+
+    engine = get_engine(sqlite_url)
+    upgrade(engine)
+    seed_store(engine)
+    wh = tmp_path / "analysis.duckdb"
+    build_analysis_warehouse(wh)
+    app = create_app(
+        Settings(data_dir=tmp_path, secret_key="browser-" + "a" * 24, warehouse_path=str(wh)),
+        WebSettings(cookie_secure=False),
+        engine,
+    )
+    requested: list[str] = []
+    problems: list[str] = []
+    try:
+        with serve(app) as server, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = browser.new_context(locale="en-GB").new_page()
+                page.on("request", lambda r: requested.append(r.url))
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                page.on(
+                    "response",
+                    lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+                )
+                page.on("pageerror", lambda e: problems.append(str(e)))
+                page.goto(server + "/login?next=/analysis")
+                page.fill("#username", "ana")
+                page.fill("#password", PASSWORD)
+                page.click("main button[type=submit]")
+                page.wait_for_url(server + "/analysis")
+                assert page.locator("nav a[href='/analysis']").count() == 1
+                page.fill("#iccs", "05")
+                page.fill("#cell", "500")
+                page.click("form.filters button[type=submit]")
+                page.wait_for_selector("#stl[data-drawn=true]", timeout=30_000)
+                for fig in ("#lorenz", "#weekhours"):
+                    page.wait_for_selector(f"{fig}[data-drawn=true]", timeout=30_000)
+                assert "iccs=05" in page.url
+                # the map: hotspot cells coloured, the five area strips outlined
+                cells = page.locator("#hotspot-map svg .cells path")
+                assert cells.count() >= 30
+                assert page.locator("#hotspot-map svg .outlines path").count() == 5
+                box = page.locator("#hotspot-map svg").bounding_box()
+                assert box and box["width"] > 200 and box["height"] > 100
+                # the Knox grid: 5 spatial rows (same location, 4 bands, beyond) × 5 columns,
+                # the planted pairs (50 m, 2 days) significant in the 0-100 m, 0-7 days cell
+                grid = page.locator("#knox-grid tbody tr")
+                assert grid.count() == 6
+                first = grid.nth(1).locator("td").nth(0)
+                assert "sig" in (first.get_attribute("class") or "")
+                bg = first.evaluate("e => getComputedStyle(e).backgroundColor")
+                assert bg not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
+                assert page.locator("#weekhours .heatmaplayer").count() >= 1
+                page.click("a[hreflang=es]")
+                page.wait_for_selector("html[lang=es]")
+                assert "Análisis delictivo" in page.inner_text("h1")
+                page.wait_for_selector("#knox-grid")
+            finally:
+                browser.close()
+    finally:
+        engine.dispose()
+    outside = [
+        u
+        for u in requested
+        if not u.startswith(server + "/") and not u.startswith(("data:", "blob:"))
+    ]
+    assert outside == []
+    assert problems == [], requested

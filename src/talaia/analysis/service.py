@@ -346,7 +346,7 @@ def hotspots(
 def area_hotspots(
     con: duckdb.DuckDBPyConnection,
     flt: IncidentFilter,
-    areas_geojson: str | Path,
+    areas_geojson: str | Path | None = None,
     *,
     level: int | None = None,
     method: Literal["gi_star", "local_moran"] = "gi_star",
@@ -359,31 +359,22 @@ def area_hotspots(
     """Gi* or Local Moran's I over area polygons (queen contiguity), counts per area.
 
     ``areas_geojson`` is a FeatureCollection whose features carry ``code`` and ``level``
-    properties (the demo's ``reference/areas.geojson``; the store's ``area`` table exported).
-    Every area of the chosen level (default: the deepest) is a unit, areas without incidents
-    included with 0.
+    properties (the demo's ``reference/areas.geojson``; the store's ``area`` table exported);
+    when None, the polygons are read from the warehouse (``dim_area_geometry`` joined to
+    ``dim_area``, see :func:`area_features`). Every area of the chosen level (default: the
+    deepest) is a unit, areas without incidents included with 0.
     """
-    import json
-
     import shapely
 
     from talaia.analysis.weights import polygon_contiguity_weights
 
     step = progress or (lambda _msg: None)
-    path = Path(areas_geojson)
-    try:
-        feats = json.loads(path.read_text(encoding="utf-8"))["features"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserInputError(
-            f"{path}: not a GeoJSON FeatureCollection ({exc}) / no es una colección GeoJSON"
-        ) from exc
-    for k, f in enumerate(feats):  # metadata-sized: one per area
-        props = f.get("properties") or {}
-        if "code" not in props or "level" not in props or not f.get("geometry"):
-            raise UserInputError(
-                f"{path}: feature {k} lacks 'code', 'level' or geometry / "
-                "le falta code, level o geometría"
-            )
+    if areas_geojson is None:
+        path: Path | str = "warehouse dim_area_geometry"
+        feats = area_features(con)
+    else:
+        path = Path(areas_geojson)
+        feats = _read_area_file(path)
     parent = {str(f["properties"]["code"]): f["properties"].get("parent_code") for f in feats}
 
     def within(code: str, area: str) -> bool:
@@ -433,6 +424,72 @@ def area_hotspots(
             counts, w, permutations=permutations, seed=seed, alpha=alpha, unit_ids=tuple(codes)
         )
     return stat.with_geometry(tuple(f["geometry"] for f in feats))
+
+
+def _read_area_file(path: Path) -> list[dict[str, Any]]:
+    import json
+
+    try:
+        feats = json.loads(path.read_text(encoding="utf-8"))["features"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserInputError(
+            f"{path}: not a GeoJSON FeatureCollection ({exc}) / no es una colección GeoJSON"
+        ) from exc
+    for k, f in enumerate(feats):  # metadata-sized: one per area
+        props = f.get("properties") or {}
+        if "code" not in props or "level" not in props or not f.get("geometry"):
+            raise UserInputError(
+                f"{path}: feature {k} lacks 'code', 'level' or geometry / "
+                "le falta code, level o geometría"
+            )
+    return list(feats)
+
+
+def area_features(con: duckdb.DuckDBPyConnection, level: int | None = None) -> list[dict[str, Any]]:
+    """Area polygons from the warehouse as GeoJSON Features (``code``, ``name``, ``level``,
+    ``parent_code`` properties), ordered by code; areas without a geometry are left out.
+
+    Reads ``dim_area_geometry`` (contracts §6) joined to ``dim_area``.
+    """
+    import json
+
+    sql = (
+        "SELECT g.area_code, a.name, g.level, a.parent_code, g.geometry "
+        "FROM dim_area_geometry g LEFT JOIN dim_area a ON a.area_code = g.area_code"
+    )
+    params: list[Any] = []
+    if level is not None:
+        sql += " WHERE g.level = ?"
+        params.append(int(level))
+    try:
+        rows = con.execute(sql + " ORDER BY g.area_code", params).fetchall()
+    except duckdb.CatalogException as exc:
+        raise NotFoundError(
+            "the warehouse has no area geometry (dim_area_geometry); refresh it with "
+            "`talaia warehouse refresh` / el almacén no tiene geometrías de áreas"
+        ) from exc
+    feats = []
+    for code, name, lv, parent, geom in rows:  # metadata-sized: one per area
+        try:
+            geometry = json.loads(geom)
+        except ValueError as exc:
+            raise DataError(
+                f"dim_area_geometry, area {code!r}, field geometry: not GeoJSON ({exc}) / "
+                "geometría no válida"
+            ) from exc
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {"code": code, "name": name, "level": lv, "parent_code": parent},
+            }
+        )
+    if not feats:
+        raise DataError(
+            "the warehouse has no area polygons (area.geometry is empty in the store) / "
+            "el almacén no tiene polígonos de áreas"
+        )
+    return feats
 
 
 def _check_cells(grid: Grid) -> None:

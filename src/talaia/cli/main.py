@@ -18,7 +18,9 @@ from talaia.errors import TalaiaError
 
 app = typer.Typer(
     name="talaia",
-    help="Talaia: crime and violence observatory platform. / Plataforma de observatorio del delito.",
+    help=(
+        "Talaia: crime and violence observatory platform. / Plataforma de observatorio del delito."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -105,15 +105,78 @@ def create(
 
 @users_app.command("token")
 def token(
-    name: Annotated[str, typer.Argument(help="Name of the API client.")],
-    role: Annotated[str, typer.Option(help="Role of the client.")] = "viewer",
+    name: Annotated[str, typer.Argument(help="Name of the token / of the API client.")],
+    role: Annotated[
+        str | None, typer.Option(help="Create a client account api:NAME with this role.")
+    ] = None,
     agency: Annotated[str | None, typer.Option(help="Agency code (stewards).")] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Issue the token to this existing account instead.")
+    ] = None,
+    expires_days: Annotated[
+        int | None, typer.Option(help="The token is refused after this many days.")
+    ] = None,
 ) -> None:
-    """Create an API client and print its token (shown once, stored hashed)."""
-    from talaia.web.services.users import create_api_client
+    """Create an API token and print it (shown once, stored as its SHA-256).
 
-    secret, _user = create_api_client(_engine(), name, role, agency_code=agency, actor="cli")
+    Without --user, a client account api:NAME is created with --role (default viewer)."""
+    from talaia.errors import NotFoundError
+    from talaia.web.services import tokens
+    from talaia.web.services.users import list_users as _list
+
+    engine = _engine()
+    if user is None:
+        secret, _client = tokens.create_api_client(
+            engine,
+            name,
+            role or "viewer",
+            agency_code=agency,
+            actor="cli",
+            expires_in_days=expires_days,
+        )
+    else:
+        if role is not None or agency is not None:
+            raise UserInputError("--user: the token acts with that account's role and agency")
+        found = [u for u in _list(engine) if u.username == user]
+        if not found:
+            raise NotFoundError(f"user {user!r} does not exist")
+        secret, _info = tokens.create_token(
+            engine, found[0].id, name, actor="cli", expires_in_days=expires_days
+        )
     typer.echo(secret)
+
+
+@users_app.command("tokens")
+def list_tokens() -> None:
+    """List API tokens (never the tokens themselves)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from talaia.web.services import tokens
+
+    table = Table("id", "name", "user", "created", "expires", "last used", "state")
+    for k in tokens.list_tokens(_engine()):
+        table.add_row(
+            str(k.id),
+            k.name,
+            k.username,
+            str(k.created_at),
+            str(k.expires_at or ""),
+            str(k.last_used_at or ""),
+            k.state(),
+        )
+    Console().print(table)
+
+
+@users_app.command("revoke-token")
+def revoke_token(
+    token_id: Annotated[int, typer.Argument(help="Token id (see `talaia users tokens`).")],
+) -> None:
+    """Revoke an API token: every later request with it is refused."""
+    from talaia.web.services import tokens
+
+    info = tokens.revoke_token(_engine(), token_id, actor="cli")
+    typer.echo(f"revoked token {info.id} ({info.name}) at {info.revoked_at}")
 
 
 @users_app.command("create-demo")

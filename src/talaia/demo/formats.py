@@ -333,6 +333,7 @@ def write_xlsx(
     date_columns: tuple[str, ...] = (),
     datetime_columns: tuple[str, ...] = (),
     int_columns: tuple[str, ...] = (),
+    title: str | None = None,
 ):
     """Write an all-string table to XLSX; identical input gives identical bytes.
 
@@ -341,7 +342,8 @@ def write_xlsx(
     SpreadsheetML with vectorized Arrow string kernels (no Python loop per cell). ISO dates in
     ``date_columns`` become Excel dates (anything else stays text, e.g. an impossible date);
     ``datetime_columns`` hold ``YYYY-MM-DD HH:MM:SS``. Document times are pinned and the ZIP
-    entries get a fixed timestamp so the file is reproducible.
+    entries get a fixed timestamp so the file is reproducible. ``title`` (document property)
+    names the delivery, e.g. its month, so that two months without rows are distinct files.
     """
     from openpyxl import Workbook
 
@@ -349,6 +351,8 @@ def write_xlsx(
     wb.properties.creator = "Instituto de Medicina Legal"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
+    if title:
+        wb.properties.title = title
     ws = wb.create_sheet(sheet)
     cols = table.column_names
     ws.append(cols)

@@ -323,6 +323,7 @@ def _write_raw(source: str, table: pa.Table, path: Path) -> None:
             date_columns=("Fecha del hecho",),
             datetime_columns=("Fecha de ingreso",),
             int_columns=("Edad",),
+            title=f"Defunciones {path.stem.rsplit('_', 1)[-1]}",
         )
     else:
         fmt.write_jsonl(table, path, int_columns=("edad",))

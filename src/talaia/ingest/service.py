@@ -4,7 +4,8 @@
 loaded? say so, change nothing) → source, areas and crosswalk version made known to the store →
 :func:`talaia.ingest.pipeline.prepare` → rejected when nothing or too much is acceptable (nothing
 written) → :func:`talaia.store.batches.write_batch` (one transaction; a delivery for the same
-source and period supersedes the earlier batch, kept as a revision) → audit event → warehouse
+source and period supersedes the earlier batch, kept as a revision; its audit events are written in
+the same transaction) → warehouse
 refresh (when the warehouse is available). The delivered file is archived under
 ``<data_dir>/deliveries/`` so that quarantined rows can later be corrected and re-submitted
 (:func:`resubmit`).
@@ -364,6 +365,16 @@ def ingest_file(
         loaded_by=user,
         received_at=dt.datetime.now().replace(microsecond=0),
         report=json.dumps(report, default=str, ensure_ascii=False),
+        audit_action="batch.loaded",
+        audit_detail={
+            "source": prof.source,
+            "file": path.name,
+            "file_hash": fhash,
+            "period": [str(prep.period[0]), str(prep.period[1])],
+            "rows_accepted": prep.rows_accepted,
+            "profile_version": prof.profile_version,
+            "profile_hash": prof.profile_hash,
+        },
     )
     t1 = time.perf_counter()
     res = write_batch(engine, payload)
@@ -371,25 +382,7 @@ def ingest_file(
     timings = {"prepare_s": round(t1 - t0, 3), "write_s": round(t2 - t1, 3)}
     if res.outcome == "unchanged":
         return _result("unchanged", prep, res.batch_id, (), report)
-    _archive(path, fhash)
-    _audit(
-        engine,
-        user,
-        "batch.loaded",
-        res.batch_id,
-        {
-            "source": prof.source,
-            "file": path.name,
-            "file_hash": fhash,
-            "period": [str(prep.period[0]), str(prep.period[1])],
-            "supersedes": list(res.superseded_ids),
-            "rows_accepted": prep.rows_accepted,
-            "profile_version": prof.profile_version,
-            "profile_hash": prof.profile_hash,
-        },
-    )
-    for old in res.superseded_ids:
-        _audit(engine, user, "batch.superseded", old, {"by": res.batch_id})
+    _archive(path, fhash)  # the audit events were written in the batch's transaction
     if refresh_warehouse:
         report["warehouse"] = _refresh(engine, [res.batch_id, *res.superseded_ids])
         timings["refresh_s"] = round(time.perf_counter() - t2, 3)

@@ -24,87 +24,99 @@ Conventions
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 import pyarrow as pa
 
 TS = pa.timestamp("s")
 
-INCIDENT = pa.schema([
-    pa.field("external_id", pa.string(), nullable=False),
-    pa.field("occurred_from", TS, nullable=False),
-    pa.field("occurred_to", TS),
-    pa.field("occurred_precision", pa.string(), nullable=False),
-    pa.field("reported_at", TS),
-    pa.field("area_code", pa.string(), nullable=False),
-    pa.field("lon", pa.float64()),
-    pa.field("lat", pa.float64()),
-    pa.field("location_type", pa.string()),
-    pa.field("attempted", pa.string()),
-    pa.field("weapon", pa.string()),
-    pa.field("situational_context", pa.string()),
-    pa.field("motive", pa.string()),
-    pa.field("cyber_related", pa.bool_()),
-])
+INCIDENT = pa.schema(
+    [
+        pa.field("external_id", pa.string(), nullable=False),
+        pa.field("occurred_from", TS, nullable=False),
+        pa.field("occurred_to", TS),
+        pa.field("occurred_precision", pa.string(), nullable=False),
+        pa.field("reported_at", TS),
+        pa.field("area_code", pa.string(), nullable=False),
+        pa.field("lon", pa.float64()),
+        pa.field("lat", pa.float64()),
+        pa.field("location_type", pa.string()),
+        pa.field("attempted", pa.string()),
+        pa.field("weapon", pa.string()),
+        pa.field("situational_context", pa.string()),
+        pa.field("motive", pa.string()),
+        pa.field("cyber_related", pa.bool_()),
+    ]
+)
 
-OFFENCE = pa.schema([
-    pa.field("external_id", pa.string(), nullable=False),
-    pa.field("incident_ref", pa.string(), nullable=False),
-    pa.field("national_code", pa.string(), nullable=False),
-    pa.field("national_label", pa.string()),
-    pa.field("iccs_code", pa.string()),
-    pa.field("crosswalk_version", pa.int32()),
-    pa.field("mapping_type", pa.string()),
-])
+OFFENCE = pa.schema(
+    [
+        pa.field("external_id", pa.string(), nullable=False),
+        pa.field("incident_ref", pa.string(), nullable=False),
+        pa.field("national_code", pa.string(), nullable=False),
+        pa.field("national_label", pa.string()),
+        pa.field("iccs_code", pa.string()),
+        pa.field("crosswalk_version", pa.int32()),
+        pa.field("mapping_type", pa.string()),
+    ]
+)
 
-VICTIM = pa.schema([
-    pa.field("external_id", pa.string(), nullable=False),
-    pa.field("incident_ref", pa.string(), nullable=False),
-    pa.field("offence_ref", pa.string()),
-    pa.field("person_key", pa.string()),
-    pa.field("sex", pa.string()),
-    pa.field("age", pa.int16()),
-    pa.field("relationship", pa.string()),
-    pa.field("citizenship", pa.string()),
-    pa.field("outcome", pa.string()),
-])
+VICTIM = pa.schema(
+    [
+        pa.field("external_id", pa.string(), nullable=False),
+        pa.field("incident_ref", pa.string(), nullable=False),
+        pa.field("offence_ref", pa.string()),
+        pa.field("person_key", pa.string()),
+        pa.field("sex", pa.string()),
+        pa.field("age", pa.int16()),
+        pa.field("relationship", pa.string()),
+        pa.field("citizenship", pa.string()),
+        pa.field("outcome", pa.string()),
+    ]
+)
 
-PERPETRATOR = pa.schema([
-    pa.field("external_id", pa.string(), nullable=False),
-    pa.field("incident_ref", pa.string(), nullable=False),
-    pa.field("offence_ref", pa.string()),
-    pa.field("person_key", pa.string()),
-    pa.field("sex", pa.string()),
-    pa.field("age", pa.int16()),
-    pa.field("relationship", pa.string()),
-    pa.field("citizenship", pa.string()),
-    pa.field("recidivist", pa.bool_()),
-])
+PERPETRATOR = pa.schema(
+    [
+        pa.field("external_id", pa.string(), nullable=False),
+        pa.field("incident_ref", pa.string(), nullable=False),
+        pa.field("offence_ref", pa.string()),
+        pa.field("person_key", pa.string()),
+        pa.field("sex", pa.string()),
+        pa.field("age", pa.int16()),
+        pa.field("relationship", pa.string()),
+        pa.field("citizenship", pa.string()),
+        pa.field("recidivist", pa.bool_()),
+    ]
+)
 
 #: Prison service records: one row per person admitted to custody.
-CUSTODY = pa.schema([
-    pa.field("external_id", pa.string(), nullable=False),
-    pa.field("person_key", pa.string()),
-    pa.field("facility_code", pa.string()),
-    pa.field("area_code", pa.string(), nullable=False),
-    pa.field("admitted_at", TS, nullable=False),
-    pa.field("released_at", TS),
-    pa.field("custody_status", pa.string()),
-    pa.field("sex", pa.string()),
-    pa.field("age", pa.int16()),
-    pa.field("citizenship", pa.string()),
-    pa.field("national_code", pa.string()),
-    pa.field("iccs_code", pa.string()),
-])
+CUSTODY = pa.schema(
+    [
+        pa.field("external_id", pa.string(), nullable=False),
+        pa.field("person_key", pa.string()),
+        pa.field("facility_code", pa.string()),
+        pa.field("area_code", pa.string(), nullable=False),
+        pa.field("admitted_at", TS, nullable=False),
+        pa.field("released_at", TS),
+        pa.field("custody_status", pa.string()),
+        pa.field("sex", pa.string()),
+        pa.field("age", pa.int16()),
+        pa.field("citizenship", pa.string()),
+        pa.field("national_code", pa.string()),
+        pa.field("iccs_code", pa.string()),
+    ]
+)
 
-TABLES: Mapping[str, pa.Schema] = MappingProxyType({
-    "incident": INCIDENT,
-    "offence": OFFENCE,
-    "victim": VICTIM,
-    "perpetrator": PERPETRATOR,
-    "custody": CUSTODY,
-})
+TABLES: Mapping[str, pa.Schema] = MappingProxyType(
+    {
+        "incident": INCIDENT,
+        "offence": OFFENCE,
+        "victim": VICTIM,
+        "perpetrator": PERPETRATOR,
+        "custody": CUSTODY,
+    }
+)
 
 
 def conform(table: pa.Table, name: str) -> pa.Table:

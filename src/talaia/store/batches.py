@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from talaia.errors import DataError, NotFoundError, UserInputError
 from talaia.records.schema import TABLES, conform
@@ -47,6 +47,13 @@ from talaia.store.models import BATCH_STATUSES, NOT_CURRENT
 #: Record tables in insertion order (parents first).
 RECORD_TABLES: tuple[str, ...] = ("incident", "offence", "victim", "perpetrator", "custody")
 LOCKED_TABLES: tuple[str, ...] = ("batch", *RECORD_TABLES, "quarantine_row")
+
+#: Rows converted to Python objects at a time for SQLite's ``executemany``.
+SQLITE_CHUNK_ROWS = 100_000
+
+#: PRAGMAs of the bulk SQLite connection while it writes a batch (page cache in KiB when
+#: negative; temporary b-trees in memory). ``synchronous=NORMAL`` is already set: WAL-safe.
+SQLITE_LOAD_PRAGMAS: tuple[str, ...] = ("cache_size=-131072", "temp_store=MEMORY")
 
 _EMPTY: Mapping[str, pa.Table] = MappingProxyType({})
 
@@ -74,7 +81,21 @@ class BatchPayload:
         Counts of the ingestion; ``None`` derives them: accepted = incident rows (else custody
         rows), quarantined = quarantine rows, read = accepted + quarantined + duplicate.
     status
-        Status of the new batch (default ``validated``).
+        Status of the new batch (default ``validated``). ``rejected`` records a delivery that
+        was refused: the batch row (counts, report) and its quarantine rows, no records; it
+        supersedes nothing and is never current.
+    parts
+        Instead of ``tables``, for a batch too large to hold in memory: the records as an
+        iterable (consumed once) of self-contained parts, each a mapping of canonical tables
+        whose ``incident_ref`` / ``offence_ref`` resolve inside the same part. Parts are
+        validated and inserted one at a time inside the batch's transaction; ``external_id``
+        uniqueness is checked across parts before the commit.
+    audit_action, audit_detail
+        When ``audit_action`` is given, an ``audit_event`` (user ``loaded_by``, object the new
+        batch, detail = ``audit_detail`` plus ``supersedes``: the superseded batch ids) is
+        written in the batch's own transaction, and one ``batch.superseded`` event (detail
+        ``{"by": new id}``) per superseded batch: the audit trail and the store cannot
+        disagree after a crash.
     """
 
     source_code: str
@@ -92,6 +113,9 @@ class BatchPayload:
     loaded_by: str | None = None
     received_at: dt.datetime | None = None
     report: str | None = None
+    audit_action: str | None = None
+    audit_detail: Mapping[str, Any] | None = None
+    parts: Iterable[Mapping[str, pa.Table]] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,9 +147,10 @@ class BatchResult:
 # --- validation (pure Arrow) -------------------------------------------------------------------
 
 
-def _row_label(table: pa.Table, i: int) -> str:
+def _row_label(table: pa.Table, i: int, base: int = 0) -> str:
+    """``row N (external_id X)``; ``base`` = rows of the table in earlier parts of the batch."""
     ext = table.column("external_id")[i].as_py() if "external_id" in table.column_names else None
-    return f"row {i + 1}" + (f" (external_id {ext!r})" if ext is not None else "")
+    return f"row {base + i + 1}" + (f" (external_id {ext!r})" if ext is not None else "")
 
 
 def _first_true(mask: pa.ChunkedArray | pa.Array) -> int | None:
@@ -134,9 +159,9 @@ def _first_true(mask: pa.ChunkedArray | pa.Array) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def _conform_tables(payload: BatchPayload) -> dict[str, pa.Table]:
+def _conform_tables(part: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
     out: dict[str, pa.Table] = {}
-    for name, table in payload.tables.items():
+    for name, table in part.items():
         if name not in TABLES:
             raise UserInputError(f"batch: unknown table {name!r} (expected one of {list(TABLES)})")
         try:
@@ -148,16 +173,16 @@ def _conform_tables(payload: BatchPayload) -> dict[str, pa.Table]:
     return out
 
 
-def _check_required(name: str, table: pa.Table) -> None:
+def _check_required(name: str, table: pa.Table, base: int = 0) -> None:
     for f in TABLES[name]:
         if f.nullable:
             continue
         i = _first_true(pc.is_null(table.column(f.name)))
         if i is not None:
-            raise DataError(f"{name} {_row_label(table, i)}: field {f.name!r} is empty")
+            raise DataError(f"{name} {_row_label(table, i, base)}: field {f.name!r} is empty")
 
 
-def _check_unique(name: str, table: pa.Table) -> None:
+def _check_unique(name: str, table: pa.Table, base: int = 0) -> None:
     if table.num_rows == 0:
         return
     counts = table.group_by("external_id").aggregate([("external_id", "count")])
@@ -169,13 +194,18 @@ def _check_unique(name: str, table: pa.Table) -> None:
             pc.equal(table.column("external_id"), value).to_numpy(zero_copy_only=False)
         )
         raise DataError(
-            f"{name} row {int(rows[1]) + 1}: field 'external_id' {value.as_py()!r} repeats "
-            f"row {(i or 0) + 1}"
+            f"{name} row {base + int(rows[1]) + 1}: field 'external_id' {value.as_py()!r} "
+            f"repeats row {base + (i or 0) + 1}"
         )
 
 
 def _resolve(
-    name: str, table: pa.Table, fieldname: str, keys: pa.ChunkedArray | pa.Array, target: str
+    name: str,
+    table: pa.Table,
+    fieldname: str,
+    keys: pa.ChunkedArray | pa.Array,
+    target: str,
+    base: int = 0,
 ) -> pa.Array:
     """Indices into ``keys`` of ``table[fieldname]``; DataError on the first unresolved ref."""
     refs = table.column(fieldname)
@@ -184,18 +214,18 @@ def _resolve(
     i = _first_true(bad)
     if i is not None:
         raise DataError(
-            f"{name} {_row_label(table, i)}: field {fieldname!r} {refs[i].as_py()!r} does not "
-            f"match any {target} external_id in this batch"
+            f"{name} {_row_label(table, i, base)}: field {fieldname!r} {refs[i].as_py()!r} "
+            f"does not match any {target} external_id in this batch"
         )
     return idx.combine_chunks() if isinstance(idx, pa.ChunkedArray) else idx
 
 
-def _check_areas(name: str, table: pa.Table, areas: pa.Array) -> None:
+def _check_areas(name: str, table: pa.Table, areas: pa.Array, base: int = 0) -> None:
     col = table.column("area_code")
     i = _first_true(pc.invert(pc.is_in(col, value_set=areas)))
     if i is not None:
         raise DataError(
-            f"{name} {_row_label(table, i)}: field 'area_code' {col[i].as_py()!r} is not a "
+            f"{name} {_row_label(table, i, base)}: field 'area_code' {col[i].as_py()!r} is not a "
             "known area"
         )
 
@@ -211,7 +241,7 @@ def _const(value: Any, n: int, typ: pa.DataType) -> pa.Array:
     return pa.array([value] * 1, typ).take(pa.array(np.zeros(n, dtype=np.int64)))
 
 
-def _for_sqlite(table: pa.Table) -> pa.Table:
+def _for_sqlite(table: pa.Table | pa.RecordBatch) -> list[pa.Array | pa.ChunkedArray]:
     """SQLAlchemy's SQLite text forms: datetimes ``YYYY-MM-DD HH:MM:SS.ffffff``, dates ISO."""
     cols = []
     for f, col in zip(table.schema, table.columns, strict=True):
@@ -222,7 +252,22 @@ def _for_sqlite(table: pa.Table) -> pa.Table:
         elif pa.types.is_date(f.type):
             col = col.cast(pa.string())
         cols.append(col)
-    return pa.Table.from_arrays(cols, names=table.column_names)
+    return cols
+
+
+def _pylist(col: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """One column as Python values for ``executemany``: numbers without nulls go through
+    NumPy's ``tolist`` (several times faster than Arrow's ``to_pylist``)."""
+    if col.null_count == 0 and (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+        return col.to_numpy().tolist()
+    return col.to_pylist()
+
+
+def _sqlite_rows(table: pa.Table, chunk_rows: int) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``table`` as tuples, converted one chunk of ``chunk_rows`` at a time (only one
+    chunk is ever held as Python objects)."""
+    for chunk in table.to_batches(max_chunksize=chunk_rows):
+        yield from zip(*(_pylist(c) for c in _for_sqlite(chunk)), strict=True)
 
 
 def _json_text(col: pa.ChunkedArray) -> pa.Array:
@@ -283,14 +328,13 @@ def _ingest(tx: _Tx, name: str, table: pa.Table) -> int:
     if not tx.sqlite:
         tx.cur.adbc_ingest(name, table, mode="append")
         return table.num_rows
-    table = _for_sqlite(table)
+    # all-null columns are left to their default (NULL): nothing to convert or bind
+    table = table.select([c for c in table.column_names if table[c].null_count < table.num_rows])
     cols = ", ".join(table.column_names)
     marks = ", ".join("?" * table.num_columns)
-    for chunk in table.to_batches(max_chunksize=50_000):
-        tx.cur.executemany(
-            f"INSERT INTO {name} ({cols}) VALUES ({marks})",
-            zip(*(c.to_pylist() for c in chunk.columns), strict=True),
-        )
+    tx.cur.executemany(
+        f"INSERT INTO {name} ({cols}) VALUES ({marks})", _sqlite_rows(table, SQLITE_CHUNK_ROWS)
+    )
     return table.num_rows
 
 
@@ -321,11 +365,13 @@ def _batch_row(
     )
 
 
-def _counts(payload: BatchPayload, tables: dict[str, pa.Table]) -> dict[str, int]:
+def _counts(payload: BatchPayload, written: Mapping[str, int] | None) -> dict[str, int]:
+    """The batch's counts: the payload's, else derived from the rows ``written`` per table
+    (accepted = incident rows, else custody rows; 0 while nothing is written yet)."""
     accepted = payload.rows_accepted
     if accepted is None:
-        main = tables.get("incident", tables.get("custody"))
-        accepted = main.num_rows if main is not None else 0
+        written = written or {}
+        accepted = written.get("incident", written.get("custody", 0))
     quarantined = payload.rows_quarantined
     if quarantined is None:
         quarantined = payload.quarantine.num_rows if payload.quarantine is not None else 0
@@ -340,17 +386,108 @@ def _counts(payload: BatchPayload, tables: dict[str, pa.Table]) -> dict[str, int
     }
 
 
-def _known(engine: Engine, payload: BatchPayload) -> pa.Array:
-    with engine.connect() as conn:
-        if (
-            conn.execute(
-                text("SELECT 1 FROM source WHERE code = :c"), {"c": payload.source_code}
-            ).first()
-            is None
-        ):
-            raise NotFoundError(f"source {payload.source_code!r} is not registered")
-        codes = [r[0] for r in conn.execute(text("SELECT code FROM area"))]
-    return pa.array(codes, pa.string())
+def _known(tx: _Tx, payload: BatchPayload) -> pa.Array:
+    """The known area codes (NotFoundError for an unknown source); run under the write lock so
+    that what was validated is what the records reference at commit."""
+    if not tx.rows("SELECT 1 FROM source WHERE code = ?", (payload.source_code,)):
+        raise NotFoundError(f"source {payload.source_code!r} is not registered")
+    return pa.array([r[0] for r in tx.rows("SELECT code FROM area")], pa.string())
+
+
+def _audit(tx: _Tx, payload: BatchPayload, batch_id: int, earlier: tuple[int, ...]) -> None:
+    """The batch's audit events, inside its transaction."""
+    now = dt.datetime.now().replace(microsecond=0)
+    at = now.isoformat(sep=" ") + ".000000" if tx.sqlite else now
+    detail = {**(payload.audit_detail or {}), "supersedes": list(earlier)}
+    events = [(payload.audit_action, batch_id, detail)]
+    events += [("batch.superseded", old, {"by": batch_id}) for old in earlier]
+    for action, obj, det in events:
+        tx.execute(
+            "INSERT INTO audit_event(at, username, action, object_type, object_id, detail) "
+            "VALUES (?, ?, ?, 'batch', ?, ?)",
+            (at, payload.loaded_by, action, str(obj), json.dumps(det, default=str)),
+        )
+
+
+def _write_part(
+    tx: _Tx,
+    part: Mapping[str, pa.Table],
+    batch_id: int,
+    source_code: str,
+    areas: pa.Array,
+    next_id: dict[str, int],
+    done: dict[str, int],
+) -> None:
+    """Validate one self-contained part of a batch (its references resolve inside it) and insert
+    it with the next free ids; ``next_id`` and ``done`` (rows so far per table) advance."""
+    tables = _conform_tables(part)
+    for name, table in tables.items():
+        _check_required(name, table, done.get(name, 0))
+        _check_unique(name, table, done.get(name, 0))
+    for name in ("incident", "custody"):
+        if name in tables:
+            _check_areas(name, tables[name], areas, done.get(name, 0))
+    incident = tables.get("incident", TABLES["incident"].empty_table())
+    offence = tables.get("offence", TABLES["offence"].empty_table())
+    inc_keys = incident.column("external_id")
+    off_inc = _resolve(
+        "offence", offence, "incident_ref", inc_keys, "incident", done.get("offence", 0)
+    )
+    links: dict[str, tuple[pa.Array, pa.Array]] = {}
+    for name in ("victim", "perpetrator"):
+        if name not in tables:
+            continue
+        t, base = tables[name], done.get(name, 0)
+        inc_idx = _resolve(name, t, "incident_ref", inc_keys, "incident", base)
+        off_idx = _resolve(name, t, "offence_ref", offence.column("external_id"), "offence", base)
+        i = _first_true(pc.not_equal(pc.take(off_inc, off_idx), inc_idx))
+        if i is not None:
+            raise DataError(
+                f"{name} {_row_label(t, i, base)}: field 'offence_ref' "
+                f"{t['offence_ref'][i].as_py()!r} belongs to another incident than its incident_ref"
+            )
+        links[name] = (inc_idx, off_idx)
+
+    def put(name: str, lead: list[tuple[str, pa.Array]], rest: pa.Table) -> None:
+        n = rest.num_rows
+        cols = [("id", _ids(next_id[name], n)), ("batch_id", _const(batch_id, n, pa.int64()))]
+        cols += lead
+        table = pa.Table.from_arrays(
+            [c for _, c in cols] + rest.columns, names=[k for k, _ in cols] + rest.column_names
+        )
+        written = _ingest(tx, name, table)
+        next_id[name] += written
+        done[name] = done.get(name, 0) + written
+
+    inc0, off0 = next_id["incident"], next_id["offence"]
+    if "incident" in tables:
+        n = incident.num_rows
+        put("incident", [("source_code", _const(source_code, n, pa.string()))], incident)
+    if "offence" in tables:
+        put(
+            "offence",
+            [("incident_id", pc.add(off_inc.cast(pa.int64()), inc0))],
+            offence.drop_columns(["incident_ref"]),
+        )
+    for name, (inc_idx, off_idx) in links.items():
+        put(
+            name,
+            [
+                ("incident_id", pc.add(inc_idx.cast(pa.int64()), inc0)),
+                ("offence_id", pc.add(off_idx.cast(pa.int64()), off0)),
+            ],
+            tables[name].drop_columns(["incident_ref", "offence_ref"]),
+        )
+    if "custody" in tables:
+        c = tables["custody"]
+        put("custody", [("source_code", _const(source_code, c.num_rows, pa.string()))], c)
+
+
+def _check_unique_across(keys: dict[str, list[pa.ChunkedArray]]) -> None:
+    """``external_id`` unique per table across the parts of a batch (DataError naming rows)."""
+    for name, cols in keys.items():
+        if len(cols) > 1:
+            _check_unique(name, pa.table({"external_id": pa.chunked_array(cols)}))
 
 
 def write_batch(
@@ -360,7 +497,9 @@ def write_batch(
 
     See the module docstring for the method. Raises :class:`DataError` (naming table, row and
     field) when the payload violates referential integrity or a required field, and
-    :class:`NotFoundError` for an unknown source.
+    :class:`NotFoundError` for an unknown source. Records come from ``payload.tables`` or,
+    for a batch too large to hold in memory, from ``payload.parts`` (consumed one part at a
+    time, each validated then inserted inside the same transaction).
 
     Parameters
     ----------
@@ -372,57 +511,51 @@ def write_batch(
         Optional open :func:`talaia.store.database.bulk_connect` connection to reuse (loading
         many batches); it must not be inside a transaction. Default: one is opened and closed.
     """
-    if payload.status not in BATCH_STATUSES or payload.status in NOT_CURRENT:
+    rejected = payload.status == "rejected"
+    if payload.status not in BATCH_STATUSES or payload.status == "superseded":
         raise UserInputError(f"batch: status {payload.status!r} cannot be written")
+    if rejected and (payload.parts is not None or any(t.num_rows for t in payload.tables.values())):
+        raise UserInputError(
+            "batch: a rejected batch holds no records / un lote rechazado no tiene registros"
+        )
     if payload.period_end < payload.period_start:
         raise UserInputError(
             f"batch: period_end {payload.period_end} is before period_start {payload.period_start}"
         )
-    tables = _conform_tables(payload)
-    for name, table in tables.items():
-        _check_required(name, table)
-        _check_unique(name, table)
-    areas = _known(engine, payload)
-    for name in ("incident", "custody"):
-        if name in tables:
-            _check_areas(name, tables[name], areas)
-
-    incident = tables.get("incident", pa.Table.from_pylist([], schema=TABLES["incident"]))
-    offence = tables.get("offence", pa.Table.from_pylist([], schema=TABLES["offence"]))
-    inc_keys = incident.column("external_id")
-    off_inc = _resolve("offence", offence, "incident_ref", inc_keys, "incident")
-    links: dict[str, tuple[pa.Array, pa.Array]] = {}
-    for name in ("victim", "perpetrator"):
-        if name not in tables:
-            continue
-        t = tables[name]
-        inc_idx = _resolve(name, t, "incident_ref", inc_keys, "incident")
-        off_idx = _resolve(name, t, "offence_ref", offence.column("external_id"), "offence")
-        owner = pc.take(off_inc, off_idx)
-        i = _first_true(pc.not_equal(owner, inc_idx))
-        if i is not None:
-            raise DataError(
-                f"{name} {_row_label(t, i)}: field 'offence_ref' {t['offence_ref'][i].as_py()!r} "
-                "belongs to another incident than its incident_ref"
-            )
-        links[name] = (inc_idx, off_idx)
-
-    counts = _counts(payload, tables)
+    parts: Iterable[Mapping[str, pa.Table]] = (
+        payload.parts if payload.parts is not None else [payload.tables]
+    )
     sqlite = is_sqlite(engine)
     conn = connection if connection is not None else bulk_connect(engine)
     tx = _Tx(conn, sqlite)
     try:
         if sqlite:
+            # foreign keys: every reference is validated in Arrow (inside a part) and the source
+            # and area codes under the write lock, so this connection skips SQLite's per-row
+            # checks for the load (a per-connection setting, restored below: other
+            # connections keep enforcing them)
+            tx.execute("PRAGMA foreign_keys=OFF")
+            for pragma in SQLITE_LOAD_PRAGMAS:
+                tx.execute(f"PRAGMA {pragma}")
             tx.execute("BEGIN IMMEDIATE")
         else:
             tx.execute("BEGIN")
             tx.execute(f"LOCK TABLE {', '.join(LOCKED_TABLES)} IN EXCLUSIVE MODE")
-        current = tx.rows(
-            "SELECT id, file_hash FROM batch WHERE source_code = ? AND period_start = ? "
-            f"AND period_end = ? AND status NOT IN {NOT_CURRENT!r} ORDER BY id",
-            (payload.source_code, payload.period_start.isoformat(), payload.period_end.isoformat())
-            if sqlite
-            else (payload.source_code, payload.period_start, payload.period_end),
+        areas = _known(tx, payload)
+        current = (
+            []
+            if rejected
+            else tx.rows(
+                "SELECT id, file_hash FROM batch WHERE source_code = ? AND period_start = ? "
+                f"AND period_end = ? AND status NOT IN {NOT_CURRENT!r} ORDER BY id",
+                (
+                    payload.source_code,
+                    payload.period_start.isoformat(),
+                    payload.period_end.isoformat(),
+                )
+                if sqlite
+                else (payload.source_code, payload.period_start, payload.period_end),
+            )
         )
         if payload.file_hash is not None:
             same = [int(r[0]) for r in current if r[1] == payload.file_hash]
@@ -437,87 +570,43 @@ def write_batch(
                     status="unchanged",
                 )
         earlier = tuple(int(r[0]) for r in current)
-        start = {name: tx.max_id(name) + 1 for name in LOCKED_TABLES}
-        batch_id = start["batch"]
-        rows: dict[str, int] = {}
+        next_id = {name: tx.max_id(name) + 1 for name in LOCKED_TABLES}
+        batch_id = next_id["batch"]
         if earlier:
             tx.execute(
                 "UPDATE batch SET status = 'superseded' WHERE id IN "
                 f"({', '.join(str(i) for i in earlier)})"
             )
+        counts = _counts(payload, None)
         _ingest(
             tx, "batch", _batch_row(payload, batch_id, earlier[-1] if earlier else None, counts)
         )
-
-        n_inc = incident.num_rows
-        rows["incident"] = _ingest(
-            tx,
-            "incident",
-            pa.Table.from_arrays(
-                [
-                    _ids(start["incident"], n_inc),
-                    _const(batch_id, n_inc, pa.int64()),
-                    _const(payload.source_code, n_inc, pa.string()),
-                    *incident.columns,
-                ],
-                names=["id", "batch_id", "source_code", *incident.column_names],
-            ),
-        )
-        n_off = offence.num_rows
-        off_cols = offence.drop_columns(["incident_ref"])
-        rows["offence"] = _ingest(
-            tx,
-            "offence",
-            pa.Table.from_arrays(
-                [
-                    _ids(start["offence"], n_off),
-                    _const(batch_id, n_off, pa.int64()),
-                    pc.add(off_inc.cast(pa.int64()), start["incident"]),
-                    *off_cols.columns,
-                ],
-                names=["id", "batch_id", "incident_id", *off_cols.column_names],
-            ),
-        )
-        for name, (inc_idx, off_idx) in links.items():
-            t = tables[name]
-            n = t.num_rows
-            rest = t.drop_columns(["incident_ref", "offence_ref"])
-            rows[name] = _ingest(
-                tx,
-                name,
-                pa.Table.from_arrays(
-                    [
-                        _ids(start[name], n),
-                        _const(batch_id, n, pa.int64()),
-                        pc.add(inc_idx.cast(pa.int64()), start["incident"]),
-                        pc.add(off_idx.cast(pa.int64()), start["offence"]),
-                        *rest.columns,
-                    ],
-                    names=["id", "batch_id", "incident_id", "offence_id", *rest.column_names],
-                ),
-            )
-        if "custody" in tables:
-            c = tables["custody"]
-            n = c.num_rows
-            rows["custody"] = _ingest(
-                tx,
-                "custody",
-                pa.Table.from_arrays(
-                    [
-                        _ids(start["custody"], n),
-                        _const(batch_id, n, pa.int64()),
-                        _const(payload.source_code, n, pa.string()),
-                        *c.columns,
-                    ],
-                    names=["id", "batch_id", "source_code", *c.column_names],
-                ),
-            )
+        rows: dict[str, int] = {}
+        keys: dict[str, list[pa.ChunkedArray]] = {}
+        present: set[str] = set()
+        for part in parts:
+            present.update(part)
+            _write_part(tx, part, batch_id, payload.source_code, areas, next_id, rows)
+            if payload.parts is not None:
+                for name, t in part.items():
+                    if t.num_rows:
+                        keys.setdefault(name, []).append(t.column("external_id"))
+        _check_unique_across(keys)
         if payload.quarantine is not None:
             rows["quarantine_row"] = _ingest(
                 tx,
                 "quarantine_row",
-                _quarantine(payload.quarantine, batch_id, start["quarantine_row"]),
+                _quarantine(payload.quarantine, batch_id, next_id["quarantine_row"]),
             )
+        derived = _counts(payload, {n: rows.get(n, 0) for n in present})
+        if derived != counts:
+            tx.execute(
+                "UPDATE batch SET rows_read = ?, rows_accepted = ?, rows_quarantined = ? "
+                "WHERE id = ?",
+                (derived["read"], derived["accepted"], derived["quarantined"], batch_id),
+            )
+        if payload.audit_action:
+            _audit(tx, payload, batch_id, earlier)
         if not sqlite:
             for name in LOCKED_TABLES:
                 tx.execute(
@@ -530,6 +619,9 @@ def write_batch(
             tx.execute("ROLLBACK")
         raise
     finally:
+        if sqlite:
+            with contextlib.suppress(Exception):
+                tx.execute("PRAGMA foreign_keys=ON")
         tx.cur.close()
         if connection is None:
             conn.close()

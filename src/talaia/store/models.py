@@ -277,6 +277,23 @@ class AppUser(Base):
     created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class ApiToken(Base):
+    """A machine client's bearer token: only its SHA-256 is stored (the token is shown once).
+
+    A token acts as its user (role, agency); it is refused once ``revoked_at`` is set, once
+    ``expires_at`` has passed, or when the user is deactivated."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_event"
     id: Mapped[int] = mapped_column(Id, primary_key=True)

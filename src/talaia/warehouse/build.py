@@ -22,9 +22,11 @@ SQL into one fact table per counting unit with period keys, the area path and th
 ``refresh`` is incremental per batch: it deletes the fact rows of batches that are no longer
 current (superseded, rejected, deleted) and of the batches asked for, and inserts the facts of
 new current batches; reference tables (``dim_area``, ``population``) and ``source_month`` are
-recomputed each time (small); facts already loaded keep the area path they were built with, so
-after a change of the area hierarchy run ``rebuild``. ``rebuild`` recreates every table. Both
-run the same SQL, so they give identical tables (tested). Each runs in one DuckDB transaction.
+recomputed each time (small), and so is ``dim_area_geometry`` (each area's polygon as the
+GeoJSON geometry text kept in ``area.geometry``; areas without one have no row). Facts already
+loaded keep the area path they were built with, so after a change of the area hierarchy run
+``rebuild``. ``rebuild`` recreates every table. Both run the same SQL, so they give identical
+tables (tested). Each runs in one DuckDB transaction.
 """
 
 from __future__ import annotations
@@ -50,7 +52,13 @@ FACTS: tuple[str, ...] = (
     "fact_perpetrator",
     "fact_custody",
 )
-TABLES: tuple[str, ...] = ("dim_area", "population", *FACTS, "source_month")
+TABLES: tuple[str, ...] = (
+    "dim_area",
+    "dim_area_geometry",
+    "population",
+    *FACTS,
+    "source_month",
+)
 
 Progress = Callable[[int, int, str], None]
 
@@ -72,6 +80,7 @@ _PERSON = "sex VARCHAR, age SMALLINT, age_group VARCHAR, relationship VARCHAR, c
 DDL: dict[str, str] = {
     "dim_area": "area_code VARCHAR, name VARCHAR, level INTEGER, parent_code VARCHAR, "
     "area_l1 VARCHAR, area_l2 VARCHAR, area_l3 VARCHAR",
+    "dim_area_geometry": "area_code VARCHAR, level INTEGER, geometry VARCHAR",
     "population": "area_code VARCHAR, area_l1 VARCHAR, area_l2 VARCHAR, area_l3 VARCHAR, "
     "year INTEGER, sex VARCHAR, age_group VARCHAR, population BIGINT",
     "fact_incident": _COMMON,
@@ -341,12 +350,13 @@ def _create(con: duckdb.DuckDBPyConnection, replace: bool) -> None:
 
 
 def _stage_reference(con: duckdb.DuckDBPyConnection, store: StoreReader) -> None:
-    """Register reference tables and rebuild dim_area, population, source_month."""
+    """Register reference tables and rebuild dim_area, dim_area_geometry, population,
+    source_month."""
     src = store.read("SELECT code, agency_code, kind, expected_from, expected_to FROM source")
     bat = store.read(
         "SELECT id, source_code, status, period_start, period_end, rows_accepted FROM batch"
     )
-    area = store.read("SELECT code, name, level, parent_code FROM area")
+    area = store.read("SELECT code, name, level, parent_code, geometry FROM area")
     pop = store.read("SELECT area_code, year, sex, age_group, population FROM population")
     con.register("r_source", src)
     con.register("r_batch", bat)
@@ -363,10 +373,14 @@ def _stage_reference(con: duckdb.DuckDBPyConnection, store: StoreReader) -> None
         CAST(rows_accepted AS BIGINT) AS rows_accepted FROM r_batch""")
     con.execute("""CREATE OR REPLACE TEMP TABLE w_area AS SELECT CAST(code AS VARCHAR) AS code,
         CAST(name AS VARCHAR) AS name, CAST(level AS INTEGER) AS level,
-        CAST(parent_code AS VARCHAR) AS parent_code FROM r_area""")
+        CAST(parent_code AS VARCHAR) AS parent_code, CAST(geometry AS VARCHAR) AS geometry
+        FROM r_area""")
     con.execute("CREATE OR REPLACE TEMP TABLE w_iccs AS SELECT * FROM r_iccs")
     con.execute("DELETE FROM dim_area")
     con.execute(f"INSERT INTO dim_area {_DIM_AREA}")
+    con.execute("DELETE FROM dim_area_geometry")
+    con.execute("""INSERT INTO dim_area_geometry SELECT code, level, geometry FROM w_area
+        WHERE geometry IS NOT NULL AND trim(geometry) <> ''""")
     con.execute("DELETE FROM population")
     con.execute("""INSERT INTO population SELECT CAST(p.area_code AS VARCHAR), a.area_l1,
         a.area_l2, a.area_l3, CAST(p.year AS INTEGER), CAST(p.sex AS VARCHAR),

@@ -31,6 +31,11 @@ class WebSettings(BaseSettings):
         Counts below this (and the rates computed from them) are suppressed for the public.
     page_size_max
         Largest page the API returns.
+    analysis_max_events
+        Crime analysis in the portal and the API refuses a selection of more incidents than this
+        (the message asks for a narrower filter); ``talaia analyze`` has no such limit.
+    analysis_max_permutations
+        Most Monte Carlo permutations a web request may ask for (Gi*, Knox).
     warm_cache
         At start-up, compute the public home page in a background thread so that the first
         visitor does not wait for it (``talaia serve`` turns it on).
@@ -46,3 +51,5 @@ class WebSettings(BaseSettings):
     page_size_max: int = Field(default=500, ge=1)
     default_language: str = "en"
     warm_cache: bool = False
+    analysis_max_events: int = Field(default=100_000, ge=10)
+    analysis_max_permutations: int = Field(default=199, ge=9)

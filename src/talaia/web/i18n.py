@@ -89,6 +89,12 @@ DYNAMIC_MESSAGES: tuple[str, ...] = (
     "cases",
     "%",
     "ratio",
+    "Token revoked.",
+    "active",
+    "revoked",
+    "expired",
+    "The filters select {n} incidents; the web limit is {limit}. Narrow the ICCS code, the area "
+    "or the period (or use talaia analyze on the server).",
 )
 
 

@@ -166,3 +166,75 @@ def sparkline(
         f'<svg class="spark" width="{width}" height="{height}" role="img" '
         f'aria-label="{escape(label)}">{paths}</svg>'
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """One coloured shape of :func:`svg_layers` (``fill`` None: outline only)."""
+
+    geometry: dict
+    fill: str | None
+    title: str = ""
+
+
+def svg_layers(
+    outlines: Sequence[dict],
+    shapes: Sequence[Shape],
+    *,
+    title: str,
+    legend: Sequence[tuple[str, str]] = (),
+    width: int = 640,
+    empty: str = "",
+) -> Markup:
+    """An SVG map of coloured ``shapes`` (e.g. hotspot cells) over area ``outlines`` (GeoJSON
+    geometries, lon/lat), projected as :func:`svg_choropleth` does; no tiles, no JavaScript.
+
+    The extent is that of the shapes (the outlines are clipped to it), so a small selection is
+    not lost inside a country-wide map."""
+    shape_rings = [(s, _rings(s.geometry)) for s in shapes]
+    outline_rings = [_rings(g) for g in outlines]
+    pts = [p for _, rings in shape_rings for ring in rings for p in ring]
+    if not pts:
+        pts = [p for rings in outline_rings for ring in rings for p in ring]
+    if not pts:
+        return Markup(f'<p class="muted">{escape(empty)}</p>')
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    kx = math.cos(math.radians((y0 + y1) / 2))
+    span_x = max((x1 - x0) * kx, 1e-9)
+    span_y = max(y1 - y0, 1e-9)
+    height = max(int(width * span_y / span_x), 40)
+    scale = min(width / span_x, height / span_y)
+
+    def path(rings: list) -> str:
+        d = []
+        for ring in rings:
+            xy = [f"{(x - x0) * kx * scale:.1f},{(y1 - y) * scale:.1f}" for x, y in ring]
+            d.append("M" + "L".join(xy) + "Z")
+        return "".join(d)
+
+    out = [
+        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        'class="layers">',
+        f"<title>{escape(title)}</title>",
+        f'<clipPath id="mapclip"><rect width="{width}" height="{height}"/></clipPath>',
+        '<g class="cells">',
+    ]
+    for s, rings in shape_rings:
+        if rings:
+            fill = f'fill="{s.fill}"' if s.fill else 'fill="none"'
+            out.append(f'<path d="{path(rings)}" {fill}><title>{escape(s.title)}</title></path>')
+    out.append('</g><g class="outlines" clip-path="url(#mapclip)">')
+    for rings in outline_rings:
+        if rings:
+            out.append(
+                f'<path d="{path(rings)}" fill="none" stroke="#3d4852" stroke-width="1" '
+                'fill-rule="evenodd"/>'
+            )
+    out.append("</g></svg>")
+    leg = ['<div class="legend" aria-hidden="true">']
+    for colour, label in legend:
+        leg.append(f'<span class="swatch" style="background:{colour}"></span>{escape(label)}')
+    leg.append("</div>")
+    return Markup("".join(out) + "".join(leg))

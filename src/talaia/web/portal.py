@@ -24,7 +24,7 @@ from talaia.web.security import (
     LoginRateLimiter,
     SessionSigner,
 )
-from talaia.web.services import users
+from talaia.web.services import tokens, users
 from talaia.web.services.common import ANONYMOUS, ROLE_DESCRIPTIONS, ROLE_NAMES, Principal
 
 DISCLOSURE_NOTES = {
@@ -92,7 +92,7 @@ def get_principal(request: Request, portal: PortalDep) -> Principal:
     principal = ANONYMOUS
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        user = users.resolve_token(portal.engine, auth[7:])
+        user = tokens.resolve_token(portal.engine, auth[7:])
         if user is not None and user.active:
             principal = user.principal("token")
         request.state.bearer = True
@@ -165,6 +165,7 @@ NAV = (
     ("/indicators", "Indicators", "indicators", None),
     ("/areas", "Areas", "areas", None),
     ("/classification", "Classification", "classification", None),
+    ("/analysis", "Crime analysis", "analysis", "analysis"),
     ("/data", "Data", "data", "data"),
     ("/admin", "Administration", "admin", "admin"),
 )
@@ -182,6 +183,8 @@ def page_context(
     nav = []
     for href, label, key, need in NAV:
         if need == "data" and not principal.can_read_data():
+            continue
+        if need == "analysis" and not principal.can_analyse():
             continue
         if need == "admin" and not principal.is_admin:
             continue

@@ -8,9 +8,9 @@ writes).
 
 from fastapi import APIRouter
 
-from talaia.web.api import admin, areas, data, iccs, indicators, meta, uploads
+from talaia.web.api import admin, analysis, areas, data, iccs, indicators, meta, uploads
 from talaia.web.api.schemas import PROBLEM_RESPONSES
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
-for _module in (meta, indicators, areas, iccs, data, uploads, admin):
+for _module in (meta, indicators, areas, iccs, data, uploads, analysis, admin):
     router.include_router(_module.router)

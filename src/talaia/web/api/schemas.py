@@ -156,11 +156,29 @@ class UserIn(BaseModel):
 
 
 class TokenIn(BaseModel):
-    name: str
-    role: str
+    name: str = Field(description="Name of the token (and of the new client account with role)")
+    role: str | None = Field(
+        None, description="Create a client account api:<name> with this role for the token"
+    )
     agency_code: str | None = None
+    username: str | None = Field(
+        None, description="Issue the token to this existing account (default: yourself)"
+    )
+    expires_in_days: int | None = Field(None, ge=1, description="Refused after this many days")
+
+
+class TokenInfoOut(_Out):
+    id: int
+    user_id: int
+    username: str
+    name: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
 
 
 class TokenOut(BaseModel):
-    token: str = Field(description="Shown once; only its hash is stored")
+    token: str = Field(description="Shown once; only its SHA-256 is stored")
+    info: TokenInfoOut
     client: UserOut

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from talaia.errors import TalaiaError
 from talaia.web.pages.render import redirect, render, require
 from talaia.web.portal import PortalDep, PrincipalDep, TranslatorDep
-from talaia.web.services import users
+from talaia.web.services import tokens, users
 
 router = APIRouter(prefix="/admin")
 TOKEN_SHOWN_ONCE = "API client created. Copy its token now: it is not shown again."
@@ -49,6 +49,7 @@ def _page(
         agencies=users.list_agencies(portal.engine),
         audit=audit,
         agency_kinds=AGENCY_KINDS,
+        tokens=tokens.list_tokens(portal.engine),
         **extra,
     )
 
@@ -58,7 +59,7 @@ def admin(
     request: Request, portal: PortalDep, principal: PrincipalDep, t: TranslatorDep
 ) -> Response:
     require(principal.is_admin)
-    msg = {"user": "User saved.", "agency": "Agency saved."}.get(
+    msg = {"user": "User saved.", "agency": "Agency saved.", "token": "Token revoked."}.get(
         request.query_params.get("saved", "")
     )
     return _page(
@@ -82,7 +83,7 @@ def create_user(
     require(principal.is_admin)
     try:
         if kind == "api":
-            token, _ = users.create_api_client(
+            token, _ = tokens.create_api_client(
                 portal.engine,
                 username,
                 role,
@@ -174,3 +175,16 @@ def create_agency(
             request, portal, principal, t, status_code=422, flash=str(exc), flash_kind="error"
         )
     return redirect("/admin?saved=agency")
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(
+    token_id: int,
+    request: Request,
+    portal: PortalDep,
+    principal: PrincipalDep,
+    t: TranslatorDep,
+) -> Response:
+    require(principal.is_admin)
+    tokens.revoke_token(portal.engine, token_id, actor=principal.username)
+    return redirect("/admin?saved=token")

@@ -81,6 +81,10 @@ class Principal:
         """Indicators from batches not yet published, and small counts unsuppressed."""
         return self.role in ("administrator", "analyst")
 
+    def can_analyse(self) -> bool:
+        """Crime analysis (hotspots, near-repeat...): incident-level data, every agency."""
+        return self.role in ("administrator", "analyst")
+
     def agency_scope(self) -> str | None:
         """The agency this principal is restricted to; None means every agency.
 

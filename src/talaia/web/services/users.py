@@ -1,27 +1,21 @@
-"""Accounts: people who log in, API clients with tokens, roles and agencies, their audit trail.
+"""Accounts: people who log in, API clients, roles and agencies, their audit trail.
 
-API tokens: the store has no token table (contracts §4 lists none), so a machine client is an
-``app_user`` whose username starts with ``api:`` and whose ``password_hash`` is the Argon2id hash
-of its token. The token reads ``tla_<user id>_<secret>``; it is shown once and never stored in
-clear. Such accounts cannot log in through the login form, and deactivating one revokes its token.
-Verified tokens are remembered in process memory (keyed by their SHA-256) for a minute so that API
-calls do not pay an Argon2 verification each time.
+A machine client that is not a person has an account named ``api:<name>`` with no password: it
+cannot log in through the form and acts only through its tokens (:mod:`.tokens`, table
+``api_token``). Deactivating an account refuses all of its tokens.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
-import threading
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, insert, select, update
 
 from talaia.errors import NotFoundError, UserInputError
 from talaia.store.models import Agency, AppUser, AuditEvent, Role
-from talaia.web.security import hash_password, token_digest, verify_password
+from talaia.web.security import hash_password, verify_password
 from talaia.web.services.common import ROLES, Page, Principal, audit, now
 
 API_PREFIX = "api:"
@@ -129,7 +123,7 @@ def list_agencies(engine: Engine) -> list[AgencyInfo]:
         return [AgencyInfo(*r) for r in rows]
 
 
-def _check_new(engine: Engine, username: str, role: str, agency_code: str | None) -> None:
+def check_new(engine: Engine, username: str, role: str, agency_code: str | None) -> None:
     bare = username.removeprefix(API_PREFIX)
     if not _USERNAME.match(bare):
         raise UserInputError(
@@ -162,7 +156,7 @@ def create_user(
     """Create a person's account (Argon2id password hash); recorded in the audit log."""
     username = username.strip()
     agency_code = agency_code or None
-    _check_new(engine, username, role, agency_code)
+    check_new(engine, username, role, agency_code)
     if len(password) < MIN_PASSWORD:
         raise UserInputError(f"password: at least {MIN_PASSWORD} characters")
     with engine.begin() as conn:
@@ -233,85 +227,7 @@ def update_user(
         audit(conn, actor, "user.update", "app_user", user_id, detail)
     out = get_user(engine, user_id)
     assert out is not None
-    _token_cache.clear()
     return out
-
-
-def create_api_client(
-    engine: Engine, name: str, role: str, *, agency_code: str | None = None, actor: str | None
-) -> tuple[str, UserInfo]:
-    """A machine client with its own role; returns ``(token, account)``. Show the token once."""
-    username = API_PREFIX + name.strip()
-    _check_new(engine, username, role, agency_code or None)
-    secret = secrets.token_urlsafe(32)
-    with engine.begin() as conn:
-        uid = conn.execute(
-            insert(AppUser)
-            .values(
-                username=username,
-                full_name=f"API client {name}",
-                password_hash=hash_password(secret),
-                role_code=role,
-                agency_code=agency_code or None,
-                active=True,
-                created_at=now(),
-            )
-            .returning(AppUser.id)
-        ).scalar_one()
-        audit(conn, actor, "token.create", "app_user", uid, {"username": username, "role": role})
-    user = get_user(engine, uid)
-    assert user is not None
-    return f"tla_{uid}_{secret}", user
-
-
-class _TokenCache:
-    def __init__(self, ttl_s: float = 60.0) -> None:
-        self._ttl = ttl_s
-        self._items: dict[str, tuple[float, UserInfo]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> UserInfo | None:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit and time.monotonic() - hit[0] < self._ttl:
-                return hit[1]
-            self._items.pop(key, None)
-            return None
-
-    def put(self, key: str, user: UserInfo) -> None:
-        with self._lock:
-            if len(self._items) > 10_000:
-                self._items.clear()
-            self._items[key] = (time.monotonic(), user)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_token_cache = _TokenCache()
-
-
-def resolve_token(engine: Engine, token: str) -> UserInfo | None:
-    """The active API client a bearer token belongs to, else None."""
-    m = re.fullmatch(r"tla_(\d+)_([A-Za-z0-9_-]{20,})", token.strip())
-    if not m:
-        return None
-    key = token_digest(token.strip())
-    cached = _token_cache.get(key)
-    if cached is not None:
-        return cached
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(*_COLS, AppUser.password_hash).where(AppUser.id == int(m.group(1)))
-        ).first()
-    if row is None or not row[1].startswith(API_PREFIX) or not row[5]:
-        return None
-    if not verify_password(row[7], m.group(2)):
-        return None
-    user = _info(row)
-    _token_cache.put(key, user)
-    return user
 
 
 def create_agency(engine: Engine, code: str, name: str, kind: str, *, actor: str) -> AgencyInfo:

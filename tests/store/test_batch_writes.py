@@ -1,0 +1,224 @@
+"""write_batch's bulk path: chunked inserts, foreign keys, audit events in the transaction,
+rejected batches. Runs on SQLite and PostgreSQL (the ``loaded`` fixture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import select, text
+from tests.store.test_store import counts, loaded, pn_january  # noqa: F401 (fixture)
+
+from talaia.errors import UserInputError
+from talaia.store import batches as batches_mod
+from talaia.store.batches import BatchPayload, write_batch
+from talaia.store.canonical import load_canonical_tree, load_reference
+from talaia.store.database import bulk_connect, is_sqlite
+from talaia.store.models import Batch
+
+
+def _events(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [
+            (r[0], r[1], r[2], json.loads(r[3]))
+            for r in conn.execute(
+                text("SELECT username, action, object_id, detail FROM audit_event ORDER BY id")
+            )
+        ]
+
+
+def test_records_written_in_small_chunks_are_the_same(store_engine, handmade_out, monkeypatch):
+    # chunks of 2 rows: every table spans several executemany chunks (SQLite) -- the rows and
+    # the references mapped to ids must be those of the hand-made tree (4 incidents, 5 offences,
+    # 3 victims, 2 perpetrators, 3 custody rows; victim V-1 aged 34 is PN-1's, offence O-1)
+    monkeypatch.setattr(batches_mod, "SQLITE_CHUNK_ROWS", 2)
+    load_reference(store_engine, handmade_out)
+    load_canonical_tree(store_engine, handmade_out)
+    n = counts(store_engine)
+    assert (n["incident"], n["offence"], n["victim"], n["perpetrator"], n["custody"]) == (
+        4,
+        5,
+        3,
+        2,
+        3,
+    )
+    with store_engine.connect() as conn:
+        off = conn.execute(
+            text(
+                "SELECT o.external_id, i.external_id FROM offence o JOIN incident i "
+                "ON i.id = o.incident_id ORDER BY o.external_id"
+            )
+        ).all()
+    assert [tuple(r) for r in off][:3] == [("O-1", "PN-1"), ("O-10", "PN-10"), ("O-2", "PN-1")]
+
+
+def test_sqlite_foreign_keys_back_on_and_intact(loaded):
+    if not is_sqlite(loaded):
+        pytest.skip("SQLite connection setting")
+    conn = bulk_connect(loaded)
+    try:
+        write_batch(loaded, pn_january(), connection=conn)
+        cur = conn.cursor()
+        cur.execute("PRAGMA foreign_keys")
+        assert cur.fetchall() == [(1,)]
+        cur.execute("PRAGMA foreign_key_check")
+        assert cur.fetchall() == []
+        cur.close()
+    finally:
+        conn.close()
+
+
+def test_audit_events_are_written_with_the_batch(loaded):
+    with loaded.connect() as conn:
+        old = conn.execute(
+            select(Batch.id).where(
+                Batch.source_code == "policia_nacional", Batch.period_start == dt.date(2024, 1, 1)
+            )
+        ).scalar_one()
+    payload = pn_january()
+    payload = BatchPayload(
+        **{
+            **payload.__dict__,
+            "loaded_by": "ana",
+            "audit_action": "batch.loaded",
+            "audit_detail": {"file": "pn.csv"},
+        }
+    )
+    res = write_batch(loaded, payload)
+    assert _events(loaded) == [
+        ("ana", "batch.loaded", str(res.batch_id), {"file": "pn.csv", "supersedes": [old]}),
+        ("ana", "batch.superseded", str(old), {"by": res.batch_id}),
+    ]
+
+
+def test_failed_batch_leaves_no_audit_event(loaded, monkeypatch):
+    real = batches_mod._ingest
+
+    def failing(tx, name, table):
+        if name == "victim":
+            raise RuntimeError("disk on fire")
+        return real(tx, name, table)
+
+    monkeypatch.setattr(batches_mod, "_ingest", failing)
+    payload = BatchPayload(**{**pn_january().__dict__, "audit_action": "batch.loaded"})
+    before = counts(loaded)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_batch(loaded, payload)
+    assert counts(loaded) == before and _events(loaded) == []
+
+
+def test_rejected_batch_is_recorded_without_records(loaded):
+    before = counts(loaded)
+    q = pa.table(
+        {
+            "row_number": [2, 3],
+            "raw": ['{"fecha": "31/02/2024"}', '{"fecha": "30/02/2024"}'],
+            "reasons": ['[{"rule": "invalid_date"}]', '[{"rule": "invalid_date"}]'],
+        }
+    )
+    res = write_batch(
+        loaded,
+        BatchPayload(
+            source_code="policia_nacional",
+            period_start=dt.date(2024, 1, 1),
+            period_end=dt.date(2024, 1, 31),
+            file_hash="bad",
+            quarantine=q,
+            status="rejected",
+            report='{"status": "rejected"}',
+        ),
+    )
+    assert (res.outcome, res.status, res.superseded_ids) == ("loaded", "rejected", ())
+    after = counts(loaded)
+    assert after["batch"] == before["batch"] + 1
+    assert after["quarantine_row"] == before["quarantine_row"] + 2
+    assert after["incident"] == before["incident"]
+    with loaded.connect() as conn:
+        rows = conn.execute(
+            select(Batch.status, Batch.rows_read, Batch.rows_accepted, Batch.rows_quarantined)
+            .where(Batch.source_code == "policia_nacional")
+            .order_by(Batch.id)
+        ).all()
+    # the current January batch stays current: a rejected delivery supersedes nothing
+    assert [tuple(r) for r in rows][-1] == ("rejected", 2, 0, 2)
+    assert [r[0] for r in rows[:-1]] == ["validated", "validated"]
+    with pytest.raises(UserInputError, match="rejected"):
+        write_batch(loaded, BatchPayload(**{**pn_january().__dict__, "status": "rejected"}))
+
+
+def _pn_parts() -> list[dict[str, pa.Table]]:
+    """January of policia_nacional split into two self-contained parts (by incident)."""
+    from tests.conftest import HANDMADE, handmade_table
+
+    rows = HANDMADE[("policia_nacional", "2024-01")]
+    out = []
+    for incs in (("PN-1",), ("PN-2", "PN-3")):
+        out.append(
+            {
+                n: handmade_table(
+                    n, [r for r in rs if r.get("incident_ref", r.get("external_id")) in incs]
+                )
+                for n, rs in rows.items()
+            }
+        )
+    return out
+
+
+def _links(engine, batch_id: int) -> list[tuple]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT v.external_id, i.external_id, o.external_id, v.age FROM victim v "
+                    "JOIN incident i ON i.id = v.incident_id "
+                    "LEFT JOIN offence o ON o.id = v.offence_id WHERE v.batch_id = :b "
+                    "ORDER BY v.external_id"
+                ),
+                {"b": batch_id},
+            )
+        ]
+
+
+def test_batch_in_parts_equals_batch_at_once(loaded):
+    whole = pn_january()
+    res = write_batch(
+        loaded,
+        BatchPayload(**{**whole.__dict__, "tables": {}, "parts": iter(_pn_parts())}),
+    )
+    assert dict(res.rows) == {"incident": 3, "offence": 4, "victim": 3, "perpetrator": 2}
+    # hand-made truth: V-1 (37) is PN-1's via O-2; V-2, V-3 have no offence
+    assert _links(loaded, res.batch_id) == [
+        ("V-1", "PN-1", "O-2", 37),
+        ("V-2", "PN-1", None, 85),
+        ("V-3", "PN-2", None, None),
+    ]
+    with loaded.connect() as conn:
+        got = conn.execute(
+            select(Batch.rows_accepted, Batch.rows_read).where(Batch.id == res.batch_id)
+        ).one()
+    assert tuple(got) == (3, 3)
+
+
+def test_batch_in_parts_is_all_or_nothing(loaded):
+    before = counts(loaded)
+    first, second = _pn_parts()
+    # the second part repeats PN-1 (from the first part): caught across parts, nothing written
+    second = {**second, "incident": pa.concat_tables([second["incident"], first["incident"]])}
+    with pytest.raises(Exception, match="PN-1"):
+        write_batch(
+            loaded,
+            BatchPayload(**{**pn_january().__dict__, "tables": {}, "parts": [first, second]}),
+        )
+    assert counts(loaded) == before
+    # a part whose reference points into another part is refused, also with nothing written
+    first, second = _pn_parts()
+    second = {**second, "victim": first["victim"]}
+    with pytest.raises(Exception, match="incident_ref"):
+        write_batch(
+            loaded,
+            BatchPayload(**{**pn_january().__dict__, "tables": {}, "parts": [first, second]}),
+        )
+    assert counts(loaded) == before

@@ -1,0 +1,178 @@
+"""Crime analysis in the API and the portal, over the hand-made incident warehouse of
+tests/analysis (tests/web/conftest.py: build_analysis_warehouse): every endpoint's answer equals
+the analysis service called directly on the same warehouse, and the planted truths hold
+(30 near-repeat pairs 50 m and 2 days apart; 125 incidents; 5 without location)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from tests.analysis.test_service_cli import L3, N_SEEDS
+from tests.web.conftest import login
+
+from talaia.analysis import service
+from talaia.analysis.service import IncidentFilter
+from talaia.web.config import WebSettings
+from talaia.web.services import analysis as web_analysis
+
+API = "/api/v1/analysis"
+
+
+def _con(an_portal):  # type: ignore[no-untyped-def]
+    return service.connect(an_portal[1])
+
+
+def _ok(client, url: str, **params):  # type: ignore[no-untyped-def]
+    r = client.get(url, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_hotspots_gi_star_and_kde_equal_the_service(an_client, an_portal):
+    assert login(an_client, "ana").status_code == 303
+    gj = _ok(an_client, f"{API}/hotspots", iccs="05", cell=500, permutations=99)
+    truth = service.hotspots(_con(an_portal), IncidentFilter(iccs="05"), cell=500, permutations=99)
+    want = truth.to_geojson()["features"]
+    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == len(want)
+    for got, exp in zip(gj["features"], want, strict=True):
+        assert got["properties"] == json.loads(json.dumps(exp["properties"]))
+        assert got["geometry"] == exp["geometry"]
+    meta = gj["talaia"]
+    # 2 × 30 located burglaries, the 5 without location left out
+    assert meta["n_incidents"] == 2 * N_SEEDS and meta["n_without_location"] == 5
+    assert sum(f["properties"]["value"] for f in gj["features"]) == 2 * N_SEEDS
+    assert meta["permutations"] == 99 and meta["filter"]["iccs"] == "05"
+    kde = _ok(an_client, f"{API}/hotspots", iccs="05", method="kde", cell=200, bandwidth=400)
+    k = service.hotspots(
+        _con(an_portal), IncidentFilter(iccs="05"), method="kde", cell=200, bandwidth=400
+    )
+    assert kde["talaia"]["bandwidth_m"] == 400
+    np.testing.assert_allclose(
+        [f["properties"]["density"] for f in kde["features"]],
+        [f["properties"]["density"] for f in k.to_geojson()["features"]],
+    )
+
+
+def test_near_repeat_knox_table(an_client, an_portal):
+    assert login(an_client, "admin").status_code == 303
+    got = _ok(
+        an_client,
+        f"{API}/near-repeat",
+        iccs="0501",
+        spatial_bands="100,1000",
+        temporal_bands="7",
+        permutations=99,
+    )
+    truth = service.near_repeat(
+        _con(an_portal),
+        IncidentFilter(iccs="0501"),
+        spatial_bands=[100, 1000],
+        temporal_bands=[7],
+        permutations=99,
+        seed=web_analysis.KNOX_SEED,
+    )
+    assert got == json.loads(json.dumps(truth.to_dict()))
+    # rows: same location, (0,100], (100,1000], >1000; the 30 planted pairs are exact counts
+    assert got["observed"][1][0] == N_SEEDS
+    assert sum(got["observed"][0]) == 0 and sum(got["observed"][2]) == 0
+    assert got["p_value"][1][0] == pytest.approx(0.01)
+    # permutations are capped for a web request
+    capped = _ok(an_client, f"{API}/near-repeat", iccs="0501", permutations=5000)
+    assert capped["permutations"] == WebSettings().analysis_max_permutations
+
+
+def test_concentration_and_time(an_client, an_portal):
+    rows = an_portal[2]
+    assert login(an_client, "ana").status_code == 303
+    got = _ok(an_client, f"{API}/concentration")
+    truth = service.concentration_report(_con(an_portal), IncidentFilter(), unit="area")
+    assert got == json.loads(json.dumps(truth.to_dict()))
+    counts = sorted((sum(r["area_l3"] == a for r in rows) for a in L3), reverse=True)
+    assert got["concentration"]["n_places"] == 5
+    assert got["concentration"]["n_incidents"] == len(rows) == 125
+    assert got["concentration"]["top_shares"]["10.0"] == pytest.approx(counts[0] / len(rows))
+    tm = _ok(an_client, f"{API}/time", period="2020..2022")
+    t_truth = service.time_report(_con(an_portal), IncidentFilter())
+    assert tm["heatmap"] == json.loads(json.dumps(t_truth.heatmap.to_dict()))
+    assert sum(map(sum, tm["heatmap"]["weights"])) == pytest.approx(len(rows))
+    assert len(tm["months"]) == 36 and tm["series"] is not None
+    assert len(tm["series"]["series"]) == 36
+    m = tm["months"].index("2020-03")
+    assert tm["monthly_counts"][m] == sum(
+        r["period_month"].isoformat() == "2020-03-01" for r in rows
+    )
+    # a period filter selects exactly
+    got = _ok(an_client, f"{API}/concentration", period="2021-01..2021-06")
+    n = sum("2021-01-01" <= r["occurred_date"].isoformat() <= "2021-06-30" for r in rows)
+    assert got["concentration"]["n_incidents"] == n and 0 < n < len(rows)
+
+
+def test_results_are_cached(an_portal):
+    portal = an_portal[0].state.portal
+    flt = web_analysis.make_filter("05", None, None, None)
+    a = web_analysis.near_repeat(portal, flt, permutations=19)
+    b = web_analysis.near_repeat(portal, flt, permutations=19)
+    assert a is b
+
+
+@pytest.mark.parametrize("who", [None, "viewer", "pn_steward"])
+def test_only_analysts_and_administrators(an_client, who):
+    if who:
+        assert login(an_client, who).status_code == 303
+    for ep in ("hotspots", "near-repeat", "concentration", "time"):
+        r = an_client.get(f"{API}/{ep}")
+        assert r.status_code == 403, ep
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["detail"] == web_analysis.FORBIDDEN
+    page = an_client.get("/analysis", follow_redirects=False)
+    if who is None:
+        assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    else:
+        assert page.status_code == 403
+        assert 'href="/analysis"' not in an_client.get("/").text
+
+
+def test_bad_filters_and_too_many_events(an_client, an_portal, seeded, tmp_path):
+    assert login(an_client, "ana").status_code == 303
+    r = an_client.get(f"{API}/hotspots", params={"iccs": "5x"})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert an_client.get(f"{API}/time", params={"period": "2021-13"}).status_code == 422
+    assert an_client.get(f"{API}/hotspots", params={"cell": 10}).status_code == 422
+    from fastapi.testclient import TestClient
+
+    from talaia.settings import Settings
+    from talaia.web.app import create_app
+
+    settings = Settings(data_dir=tmp_path, secret_key="s" * 32, warehouse_path=str(an_portal[1]))
+    small = create_app(settings, WebSettings(analysis_max_events=70), seeded[0])
+    with TestClient(small, base_url="https://testserver") as c:
+        assert login(c, "ana").status_code == 303
+        r = c.get(f"{API}/near-repeat")
+        assert r.status_code == 422
+        assert "125 incidents" in r.json()["detail"] and "Narrow" in r.json()["detail"]
+        assert c.get(f"{API}/near-repeat", params={"iccs": "0201"}).status_code == 200
+        html = c.get("/analysis", params={"lang": "es"}).text
+        assert "Los filtros seleccionan 125 incidentes" in html
+
+
+def test_analysis_page_in_english_and_spanish(an_client):
+    assert login(an_client, "ana").status_code == 303
+    html = an_client.get("/analysis", params={"iccs": "05", "cell": "500"}).text
+    assert 'id="hotspot-map"' in html and "<svg" in html and 'class="layers"' in html
+    assert 'id="knox-grid"' in html and "knox-cell sig" in html
+    for fig in ("lorenz-data", "weekhours-data", "stl-data"):
+        assert f'id="{fig}"' in html
+    assert "Crime analysis" in html and 'href="/analysis"' in html
+    es = an_client.get("/analysis", params={"iccs": "05", "lang": "es"}).text
+    for text in (
+        "Análisis delictivo",
+        "Mapa de puntos calientes",
+        "Casi repetición (prueba de Knox)",
+        "Concentración",
+        "Día de la semana × hora",
+    ):
+        assert text in es, text
+    kde = an_client.get("/analysis", params={"method": "kde", "cell": "300"}).text
+    assert "Kernel density, quartic kernel" in kde
