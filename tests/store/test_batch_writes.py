@@ -9,14 +9,21 @@ import json
 import pyarrow as pa
 import pytest
 from sqlalchemy import select, text
-from tests.store.test_store import counts, loaded, pn_january  # noqa: F401 (fixture)
+from tests.store.test_store import counts, pn_january
 
-from talaia.errors import UserInputError
+from talaia.errors import DataError, UserInputError
 from talaia.store import batches as batches_mod
 from talaia.store.batches import BatchPayload, write_batch
 from talaia.store.canonical import load_canonical_tree, load_reference
 from talaia.store.database import bulk_connect, is_sqlite
 from talaia.store.models import Batch
+
+
+@pytest.fixture
+def loaded(store_engine, handmade_out):
+    load_reference(store_engine, handmade_out)
+    load_canonical_tree(store_engine, handmade_out)
+    return store_engine
 
 
 def _events(engine) -> list[tuple]:
@@ -205,9 +212,18 @@ def test_batch_in_parts_equals_batch_at_once(loaded):
 def test_batch_in_parts_is_all_or_nothing(loaded):
     before = counts(loaded)
     first, second = _pn_parts()
-    # the second part repeats PN-1 (from the first part): caught across parts, nothing written
-    second = {**second, "incident": pa.concat_tables([second["incident"], first["incident"]])}
-    with pytest.raises(Exception, match="PN-1"):
+    # the second part repeats offence O-1 of the first part (attached to PN-2, valid inside the
+    # part): caught across parts before the commit, nothing written
+    dup = (
+        first["offence"]
+        .slice(0, 1)
+        .set_column(1, "incident_ref", pa.array(["PN-2"], first["offence"]["incident_ref"].type))
+    )
+    second = {
+        **second,
+        "offence": pa.concat_tables([second["offence"], dup.cast(second["offence"].schema)]),
+    }
+    with pytest.raises(DataError, match="offence row 5: field 'external_id' 'O-1' repeats row 1"):
         write_batch(
             loaded,
             BatchPayload(**{**pn_january().__dict__, "tables": {}, "parts": [first, second]}),

@@ -266,6 +266,11 @@ def test_openapi_describes_the_api(client):
         "/api/v1/sources",
         "/api/v1/uploads",
         "/api/v1/tokens",
+        "/api/v1/tokens/{token_id}",
+        "/api/v1/analysis/hotspots",
+        "/api/v1/analysis/near-repeat",
+        "/api/v1/analysis/concentration",
+        "/api/v1/analysis/time",
     ):
         assert p in paths, p
     assert (

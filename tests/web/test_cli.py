@@ -42,3 +42,39 @@ def test_create_admin_then_list_and_login(data_dir):
         assert authenticate(engine, "chief", "wrong-password") is None
     finally:
         engine.dispose()
+
+
+def test_token_create_list_revoke(data_dir):
+    from talaia.store.database import get_engine
+    from talaia.web.services.tokens import resolve_token
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["users", "create-admin", "chief", "--password", "a-long-password"])
+    assert r.exit_code == 0, r.output
+    # a client account api:etl with its own role, and a token issued to an existing person
+    r = runner.invoke(app, ["users", "token", "etl", "--role", "analyst", "--expires-days", "30"])
+    assert r.exit_code == 0, r.output
+    etl = r.output.strip().splitlines()[-1]
+    r = runner.invoke(app, ["users", "token", "laptop", "--user", "chief"])
+    assert r.exit_code == 0, r.output
+    chief = r.output.strip().splitlines()[-1]
+    assert etl.startswith("tla_") and chief.startswith("tla_") and etl != chief
+    r = runner.invoke(app, ["users", "token", "x", "--user", "nobody"])
+    assert r.exit_code != 0 and "nobody" in r.output + str(r.exception)
+    r = runner.invoke(app, ["users", "tokens"])
+    assert r.exit_code == 0 and "etl" in r.output and "laptop" in r.output
+    assert etl not in r.output and chief not in r.output
+    engine = get_engine(f"sqlite:///{data_dir / 'talaia.sqlite'}")
+    try:
+        a, b = resolve_token(engine, etl), resolve_token(engine, chief)
+        assert (a.username, a.role) == ("api:etl", "analyst")
+        assert (b.username, b.role) == ("chief", "administrator")
+        from talaia.web.services.tokens import list_tokens
+
+        laptop = next(k for k in list_tokens(engine) if k.name == "laptop")
+        r = runner.invoke(app, ["users", "revoke-token", str(laptop.id)])
+        assert r.exit_code == 0 and "revoked" in r.output
+        assert resolve_token(engine, chief) is None
+        assert resolve_token(engine, etl) is not None
+    finally:
+        engine.dispose()

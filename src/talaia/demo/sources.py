@@ -462,7 +462,13 @@ def inject_defects(
         if kind != "exact_duplicate":
             extra["id"][j] = new_ids[j]
         if kind == "near_duplicate":
-            extra["t"][j] = extra["t"][j] + np.timedelta64(int(rng.integers(1, 10)) * 60, "s")
+            shift = np.timedelta64(int(rng.integers(1, 10)) * 60, "s")
+            t = extra["t"][j]
+            # a few minutes later, or earlier when later would fall in the next month (a near
+            # duplicate is delivered in the same monthly file as its original)
+            later = t + shift
+            same = later.astype("datetime64[M]") == t.astype("datetime64[M]")
+            extra["t"][j] = later if same else t - shift
             if "x" in extra:
                 extra["x"][j] = round(float(extra["x"][j]) + rng.normal(0, 1e-4), 6)
                 extra["y"][j] = round(float(extra["y"][j]) + rng.normal(0, 1e-4), 6)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from talaia.errors import DataError
 from talaia.ingest.areas import AreaLookup
@@ -75,6 +76,21 @@ class PreparedBatch:
     profile_version: int
     profile_hash: str
     extra: dict = field(default_factory=dict)
+    part_files: tuple[Mapping[str, Path], ...] = ()
+    table_rows: Mapping[str, int] = field(default_factory=dict)
+
+    def parts(self) -> Iterator[dict[str, pa.Table]]:
+        """The canonical tables one spilled chunk at a time (see ``spill_dir`` of
+        :func:`prepare`); when nothing was spilled, ``tables`` as one part."""
+        if not self.part_files:
+            yield self.tables
+            return
+        for files in self.part_files:
+            part = {}
+            for name, path in files.items():
+                with pa.memory_map(str(path)) as src:
+                    part[name] = pa.ipc.open_file(src).read_all()
+            yield part
 
 
 def file_sha256(path: Path) -> str:
@@ -139,6 +155,7 @@ def prepare(
     patches: dict[int, dict[str, str | None]] | None = None,
     progress: Progress | None = None,
     chunk_rows: int = 250_000,
+    spill_dir: Path | None = None,
 ) -> PreparedBatch:
     """Read, normalize, validate, classify and de-duplicate one delivered file.
 
@@ -165,6 +182,12 @@ def prepare(
         Corrections of quarantined rows: record number -> {column: new text}.
     progress
         Called with (rows read so far, 0) after each chunk.
+    spill_dir
+        An empty folder that outlives the returned batch: when given, each chunk's accepted
+        rows are split into canonical tables and written there as Arrow IPC files
+        (``PreparedBatch.part_files``, read back one at a time by ``PreparedBatch.parts``;
+        ``tables`` is then empty) and DuckDB spills there, so that memory stays bounded by
+        the chunk size, not the file size. ``None``: everything is kept in memory.
 
     Raises
     ------
@@ -182,7 +205,14 @@ def prepare(
         secret=secret,
     )
     fhash = file_sha256(path)
-    con = duckdb.connect(config={"memory_limit": "1GB", "preserve_insertion_order": True})
+    config = {"memory_limit": "1GB", "preserve_insertion_order": True}
+    if spill_dir is not None:
+        config["temp_directory"] = str(Path(spill_dir) / "duckdb")
+    con = duckdb.connect(config=config)
+    spilled: list[dict[str, Path]] = []
+    table_rows: dict[str, int] = {}
+    spans: list[tuple[dt.date, dt.date]] = []
+    near_files: list[Path] = []
     if areas is not None:
         con.register("areas", areas.table)
     else:
@@ -307,7 +337,14 @@ def prepare(
             con.execute(
                 "INSERT INTO seen SELECT __k, __row, NULL FROM keyed WHERE __kn = 1 AND NOT __seen"
             )
-            accepted.append(_canonical_flat(new, profile))
+            if spill_dir is None:
+                accepted.append(_canonical_flat(new, profile))
+            else:
+                part = _split_tables(_canonical_flat(new, profile), profile)
+                spilled.append(_spill(Path(spill_dir), len(spilled), part, table_rows))
+                span = _infer_period(part, profile)
+                if span is not None:
+                    spans.append(span)
             if profile.near_duplicates and "v:incident.lon" in new.column_names:
                 near_rows.append(
                     new.select(
@@ -322,6 +359,11 @@ def prepare(
                         else ["__row"]
                     )
                 )
+            if spill_dir is not None and near_rows:
+                # near-duplicate candidates go to Parquet too (DuckDB reads them back)
+                nd_path = Path(spill_dir) / f"near-{len(spilled):05d}.parquet"
+                pq.write_table(near_rows.pop(), nd_path)
+                near_files.append(nd_path)
             if progress:
                 progress(rows_read, 0)
         if not columns:
@@ -356,17 +398,26 @@ def prepare(
     duplicates = _renumber(pa.concat_tables(dups), renumber, ("row_number", "first_row"))
     flat = pa.concat_tables(accepted) if accepted else None
     n_acc = flat.num_rows if flat is not None else 0
+    if spill_dir is not None:
+        n_acc = table_rows.get("custody" if profile.record == "custody" else "incident", 0)
     n_q, n_d = quarantine.num_rows, duplicates.num_rows
     if rows_read != n_acc + n_q + n_d:
         raise AssertionError(
             f"{path.name}: rows read {rows_read} != accepted {n_acc} + quarantined {n_q} + "
             f"duplicates {n_d}"
         )
-    near = _near_duplicates(con, near_rows, profile, renumber)
+    near = _near_duplicates(con, near_files or near_rows, profile, renumber)
     con.close()
     tables = _split_tables(flat, profile)
+    if spill_dir is not None:
+        tables = {}
+    else:
+        table_rows = {k: t.num_rows for k, t in tables.items()}
     if period is None:
-        period = _infer_period(tables, profile)
+        if spill_dir is None:
+            period = _infer_period(tables, profile)
+        elif spans:
+            period = (min(a for a, _ in spans), max(b for _, b in spans))
     extra = sorted(set(columns) - profile.columns_used())
     return PreparedBatch(
         source=profile.source,
@@ -386,7 +437,23 @@ def prepare(
         rows_duplicate=n_d,
         profile_version=profile.profile_version,
         profile_hash=profile.profile_hash,
+        part_files=tuple(spilled),
+        table_rows=table_rows,
     )
+
+
+def _spill(
+    folder: Path, k: int, part: dict[str, pa.Table], table_rows: dict[str, int]
+) -> dict[str, Path]:
+    """Write one chunk's canonical tables as Arrow IPC files; count their rows."""
+    files = {}
+    for name, table in part.items():
+        path = folder / f"part-{k:05d}-{name}.arrow"
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+            w.write_table(table)
+        files[name] = path
+        table_rows[name] = table_rows.get(name, 0) + table.num_rows
+    return files
 
 
 def _apply_patches(chunk: pa.Table, patches: dict[int, dict[str, str | None]]) -> pa.Table:
@@ -591,10 +658,18 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
             "minutes": pa.array([], pa.float64()),
         }
     )
-    if not parts or not profile.near_duplicates or parts[0].num_columns < 5:
+    if not parts or not profile.near_duplicates:
         return empty
-    t = pa.concat_tables(parts)
-    con.register("nd", t)
+    if isinstance(parts[0], Path):
+        if len(pq.read_schema(parts[0])) < 5:
+            return empty
+        con.execute(
+            f"CREATE TEMP VIEW nd AS SELECT * FROM read_parquet({[str(p) for p in parts]!r})"
+        )
+    elif parts[0].num_columns < 5:
+        return empty
+    else:
+        con.register("nd", pa.concat_tables(parts))
     tol = profile.near_duplicates
     lat_max = con.execute(f"SELECT max(abs({q('v:incident.lat')})) FROM nd").fetchall()[0][0] or 0.0
     cell_y = max(2 * tol.metres / 111_000.0, 1e-7)
@@ -627,5 +702,8 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
         FROM g a JOIN e b ON a.c = b.c AND a.gt = b.nt AND a.gx = b.nx AND a.gy = b.ny
         WHERE a.r < b.r AND abs(b.t - a.t) <= {tol.minutes * 60.0} AND {dist} <= {tol.metres}
         ORDER BY row_a, row_b LIMIT 100000""").to_arrow_table()
-    con.unregister("nd")
+    if isinstance(parts[0], Path):
+        con.execute("DROP VIEW nd")
+    else:
+        con.unregister("nd")
     return _renumber(res, renumber, ("row_a", "row_b"))

@@ -86,7 +86,7 @@ def build_report(prep: PreparedBatch, user: str | None = None) -> dict:
             "duplicate": prep.rows_duplicate,
             "near_duplicate_pairs": prep.near_duplicates.num_rows,
         },
-        "tables": {k: v.num_rows for k, v in prep.tables.items()},
+        "tables": dict(prep.table_rows) or {k: v.num_rows for k, v in prep.tables.items()},
         "reasons": [
             {
                 "rule": r,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,93 +302,100 @@ def ingest_file(
     areas = _areas(engine, prof, folder)
     cw = _crosswalk(engine, prof, folder, user)
     secret = get_settings().resolved_secret_key()
-    t0 = time.perf_counter()
-    prep = prepare(
-        path,
-        prof,
-        areas=areas,
-        crosswalk=cw,
-        secret=secret,
-        period=per,
-        prior_keys=_prior_keys(engine, prof, per),
-        now=now,
-        patches=patches,
-        progress=progress,
-    )
-    prep = PreparedBatch(**{**prep.__dict__, "file_hash": fhash})
-    report = build_report(prep, user)
-    if patches:
-        report["corrections"] = {str(k): v for k, v in patches.items()}
-    share = prep.rows_quarantined / prep.rows_read if prep.rows_read else 1.0
-    empty_ok = prof.allow_empty and prep.rows_read == 0
-    if prep.rows_read == 0:
-        share = 0.0
-    if (
-        (prep.rows_accepted == 0 and not empty_ok)
-        or share > prof.max_quarantined_share
-        or prep.period is None
-    ):
-        report["status"] = "rejected"
-        report["message"] = (
-            f"batch rejected, nothing written / lote rechazado, nada escrito: "
-            f"{prep.rows_quarantined:,} of {prep.rows_read:,} rows quarantined (limit "
-            f"{prof.max_quarantined_share:.0%}), {prep.rows_accepted:,} accepted"
-            + ("" if prep.period else "; period unknown / periodo desconocido")
+    # accepted rows are spilled chunk by chunk to Arrow files next to the store and written
+    # from there one part at a time: memory is bounded by the chunk size, not the file size
+    root = get_settings().data_dir
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="talaia-ingest-", dir=root) as spill_name:
+        spill = Path(spill_name)
+        t0 = time.perf_counter()
+        prep = prepare(
+            path,
+            prof,
+            areas=areas,
+            crosswalk=cw,
+            secret=secret,
+            period=per,
+            prior_keys=_prior_keys(engine, prof, per),
+            now=now,
+            patches=patches,
+            progress=progress,
+            spill_dir=spill,
         )
-        _audit(
-            engine,
-            user,
-            "batch.rejected",
-            None,
-            {
+        prep = PreparedBatch(**{**prep.__dict__, "file_hash": fhash})
+        report = build_report(prep, user)
+        if patches:
+            report["corrections"] = {str(k): v for k, v in patches.items()}
+        share = prep.rows_quarantined / prep.rows_read if prep.rows_read else 1.0
+        empty_ok = prof.allow_empty and prep.rows_read == 0
+        if prep.rows_read == 0:
+            share = 0.0
+        if (
+            (prep.rows_accepted == 0 and not empty_ok)
+            or share > prof.max_quarantined_share
+            or prep.period is None
+        ):
+            report["status"] = "rejected"
+            report["message"] = (
+                f"batch rejected, nothing written / lote rechazado, nada escrito: "
+                f"{prep.rows_quarantined:,} of {prep.rows_read:,} rows quarantined (limit "
+                f"{prof.max_quarantined_share:.0%}), {prep.rows_accepted:,} accepted"
+                + ("" if prep.period else "; period unknown / periodo desconocido")
+            )
+            _audit(
+                engine,
+                user,
+                "batch.rejected",
+                None,
+                {
+                    "source": prof.source,
+                    "file": path.name,
+                    "file_hash": fhash,
+                    "rows_read": prep.rows_read,
+                    "rows_quarantined": prep.rows_quarantined,
+                },
+            )
+            return _result("rejected", prep, None, (), report)
+        from talaia.store.batches import BatchPayload, write_batch
+
+        payload = BatchPayload(
+            source_code=prof.source,
+            period_start=prep.period[0],
+            period_end=prep.period[1],
+            parts=prep.parts(),
+            file_name=path.name,
+            file_hash=fhash,
+            quarantine=prep.quarantine,
+            rows_read=prep.rows_read,
+            rows_accepted=prep.rows_accepted,
+            rows_quarantined=prep.rows_quarantined,
+            rows_duplicate=prep.rows_duplicate,
+            loaded_by=user,
+            received_at=dt.datetime.now().replace(microsecond=0),
+            report=json.dumps(report, default=str, ensure_ascii=False),
+            audit_action="batch.loaded",
+            audit_detail={
                 "source": prof.source,
                 "file": path.name,
                 "file_hash": fhash,
-                "rows_read": prep.rows_read,
-                "rows_quarantined": prep.rows_quarantined,
+                "period": [str(prep.period[0]), str(prep.period[1])],
+                "rows_accepted": prep.rows_accepted,
+                "profile_version": prof.profile_version,
+                "profile_hash": prof.profile_hash,
             },
         )
-        return _result("rejected", prep, None, (), report)
-    from talaia.store.batches import BatchPayload, write_batch
-
-    payload = BatchPayload(
-        source_code=prof.source,
-        period_start=prep.period[0],
-        period_end=prep.period[1],
-        tables=prep.tables,
-        file_name=path.name,
-        file_hash=fhash,
-        quarantine=prep.quarantine,
-        rows_read=prep.rows_read,
-        rows_accepted=prep.rows_accepted,
-        rows_quarantined=prep.rows_quarantined,
-        rows_duplicate=prep.rows_duplicate,
-        loaded_by=user,
-        received_at=dt.datetime.now().replace(microsecond=0),
-        report=json.dumps(report, default=str, ensure_ascii=False),
-        audit_action="batch.loaded",
-        audit_detail={
-            "source": prof.source,
-            "file": path.name,
-            "file_hash": fhash,
-            "period": [str(prep.period[0]), str(prep.period[1])],
-            "rows_accepted": prep.rows_accepted,
-            "profile_version": prof.profile_version,
-            "profile_hash": prof.profile_hash,
-        },
-    )
-    t1 = time.perf_counter()
-    res = write_batch(engine, payload)
-    t2 = time.perf_counter()
-    timings = {"prepare_s": round(t1 - t0, 3), "write_s": round(t2 - t1, 3)}
-    if res.outcome == "unchanged":
-        return _result("unchanged", prep, res.batch_id, (), report)
-    _archive(path, fhash)  # the audit events were written in the batch's transaction
-    if refresh_warehouse:
-        report["warehouse"] = _refresh(engine, [res.batch_id, *res.superseded_ids])
-        timings["refresh_s"] = round(time.perf_counter() - t2, 3)
-    out = _result("loaded", prep, res.batch_id, tuple(res.superseded_ids), report)
-    return IngestResult(**{**out.__dict__, "timings": timings})
+        t1 = time.perf_counter()
+        res = write_batch(engine, payload)
+        t2 = time.perf_counter()
+        timings = {"prepare_s": round(t1 - t0, 3), "write_s": round(t2 - t1, 3)}
+        if res.outcome == "unchanged":
+            return _result("unchanged", prep, res.batch_id, (), report)
+        _archive(path, fhash)  # the audit events were written in the batch's transaction
+        if refresh_warehouse:
+            report["warehouse"] = _refresh(engine, [res.batch_id, *res.superseded_ids])
+            timings["refresh_s"] = round(time.perf_counter() - t2, 3)
+        out = _result("loaded", prep, res.batch_id, tuple(res.superseded_ids), report)
+        return IngestResult(**{**out.__dict__, "timings": timings})
 
 
 def _result(outcome, prep: PreparedBatch, batch_id, superseded, report) -> IngestResult:  # type: ignore[no-untyped-def]

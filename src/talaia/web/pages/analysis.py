@@ -219,6 +219,7 @@ def heatmap_figure(hm: Any, t: Translator) -> dict:
                 "x": list(range(24)),
                 "y": list(DAYS[t.lang]),
                 "colorscale": "YlOrRd",
+                "reversescale": True,
                 "hovertemplate": "%{y} %{x}h: %{z:.2f}<extra></extra>",
                 "colorbar": {"title": {"text": t.gettext("incidents")}},
             }
