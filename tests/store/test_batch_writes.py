@@ -238,3 +238,19 @@ def test_batch_in_parts_is_all_or_nothing(loaded):
             BatchPayload(**{**pn_january().__dict__, "tables": {}, "parts": [first, second]}),
         )
     assert counts(loaded) == before
+
+
+def test_load_settings_do_not_leak_into_the_connection(loaded):
+    conn = bulk_connect(loaded)
+    try:
+        write_batch(loaded, pn_january(), connection=conn)
+        cur = conn.cursor()
+        if is_sqlite(loaded):
+            cur.execute("PRAGMA foreign_keys")
+            assert cur.fetchall() == [(1,)]
+        else:  # SET LOCAL ended with the transaction
+            cur.execute("SELECT current_setting('session_replication_role')")
+            assert cur.fetchall() == [("origin",)]
+        cur.close()
+    finally:
+        conn.close()

@@ -23,6 +23,10 @@ Method
    load (everything they would check was validated in step 2 under the write lock), with a
    larger page cache (:data:`SQLITE_LOAD_PRAGMAS`); they are switched back on afterwards. On
    1M police rows this halves the insert time (measured: ``benchmarks/ingest_speed.py``).
+   On PostgreSQL, when the store's role is a superuser, ``SET LOCAL session_replication_role
+   = replica`` does the same for the transaction (``area`` and ``source`` locked in ``SHARE``
+   mode so that what was validated cannot change before the commit); other roles keep the
+   per-row checks.
 4. Audit events (``audit_action``) are written in the same transaction. Any failure rolls
    everything back: after a crash nothing is half-written.
 5. Supersession: a batch for the same source and the same period (``period_start``,
@@ -494,7 +498,13 @@ def _write_part(
         put("custody", [("source_code", _const(source_code, c.num_rows, pa.string()))], c)
 
 
-def _check_unique_across(keys: dict[str, list[pa.ChunkedArray]]) -> None:
+def _own_copy(col: pa.ChunkedArray) -> pa.Array:
+    """A compact copy of a string column (a slice would keep the whole part's buffers, e.g. a
+    memory-mapped spill file, alive until the commit)."""
+    return pc.binary_join_element_wise(col.combine_chunks(), "", "")
+
+
+def _check_unique_across(keys: dict[str, list[pa.Array]]) -> None:
     """``external_id`` unique per table across the parts of a batch (DataError naming rows)."""
     for name, cols in keys.items():
         if len(cols) > 1:
@@ -552,6 +562,12 @@ def write_batch(
         else:
             tx.execute("BEGIN")
             tx.execute(f"LOCK TABLE {', '.join(LOCKED_TABLES)} IN EXCLUSIVE MODE")
+            if tx.rows("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
+                # foreign-key triggers off for this transaction only (SET LOCAL; needs a
+                # superuser): the references are validated in step 2, and the tables they
+                # point to outside the batch are locked against writers until the commit
+                tx.execute("LOCK TABLE area, source IN SHARE MODE")
+                tx.execute("SET LOCAL session_replication_role = replica")
         areas = _known(tx, payload)
         current = (
             []
@@ -593,7 +609,7 @@ def write_batch(
             tx, "batch", _batch_row(payload, batch_id, earlier[-1] if earlier else None, counts)
         )
         rows: dict[str, int] = {}
-        keys: dict[str, list[pa.ChunkedArray]] = {}
+        keys: dict[str, list[pa.Array]] = {}
         present: set[str] = set()
         for part in parts:
             present.update(part)
@@ -601,7 +617,7 @@ def write_batch(
             if payload.parts is not None:
                 for name, t in part.items():
                     if t.num_rows:
-                        keys.setdefault(name, []).append(t.column("external_id"))
+                        keys.setdefault(name, []).append(_own_copy(t.column("external_id")))
         _check_unique_across(keys)
         if payload.quarantine is not None:
             rows["quarantine_row"] = _ingest(
