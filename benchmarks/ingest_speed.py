@@ -1,6 +1,7 @@
 """Ingestion speed: a police CSV of N rows, end to end into SQLite, vs DuckDB's bare read_csv.
 
-Usage: ``python benchmarks/ingest_speed.py [ROWS ...]`` (default 1,000,000). Prints rows/s end
+Usage: ``python benchmarks/ingest_speed.py [ROWS ...] [--postgres]`` (default 1,000,000;
+``--postgres`` also loads into a throw-away PostgreSQL server). Prints rows/s end
 to end (read → normalize → validate → classify → de-duplicate → write_batch), peak resident
 memory (ru_maxrss of a child process per run), the time of each phase (prepare = Talaia's
 ingestion pipeline; write = the store's ``write_batch``) and the ratio to ``SELECT * FROM

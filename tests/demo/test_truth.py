@@ -31,6 +31,14 @@ def _truth(out, name):
     return pq.read_table(out / "truth" / f"{name}.parquet").to_pylist()
 
 
+def _sum(pairs) -> dict:
+    """Sum the truth counts over the variables a comparison does not key on."""
+    c: Counter = Counter()
+    for key, n in pairs:
+        c[key] += n
+    return dict(c)
+
+
 @pytest.mark.parametrize("source", EVENT_SOURCES)
 def test_offence_and_victim_truth_equals_canonical(out, source):
     inc = canonical(out, source, "incident")
@@ -50,11 +58,11 @@ def test_offence_and_victim_truth_equals_canonical(out, source):
             off.column("incident_ref").to_pylist(), off.column("month").to_pylist(), strict=True
         )
     )
-    exp = {
-        (t["area_code"], t["month"], t["iccs_code"]): t["count"]
+    exp = _sum(
+        ((t["area_code"], t["month"], t["iccs_code"]), t["count"])
         for t in _truth(out, "offences")
         if t["source_code"] == source
-    }
+    )
     assert dict(got) == exp
     got_v = Counter(
         (area[r], m, iccs[r], s)
@@ -65,23 +73,102 @@ def test_offence_and_victim_truth_equals_canonical(out, source):
             strict=True,
         )
     )
-    exp_v = {
-        (t["area_code"], t["month"], t["iccs_code"], t["sex"]): t["count"]
+    exp_v = _sum(
+        ((t["area_code"], t["month"], t["iccs_code"], t["sex"]), t["count"])
         for t in _truth(out, "victims")
         if t["source_code"] == source
-    }
+    )
+    assert dict(got_v) == exp_v
+
+
+EVENT_VARS = ("weapon", "location_type", "attempted", "cyber_related", "situational_context")
+
+
+def _age_group(age):
+    if age is None:
+        return None
+    return "80+" if age >= 80 else f"{age // 5 * 5:02d}-{age // 5 * 5 + 4:02d}"
+
+
+@pytest.mark.parametrize("source", EVENT_SOURCES)
+def test_event_and_victim_variables_truth_equals_canonical(out, source):
+    """The truth's event variables (weapon, context, cyber flag...) and victim variables (age
+    group, relationship, citizenship) agree with the canonical records, record by record."""
+    inc = {r["external_id"]: r for r in canonical(out, source, "incident").to_pylist()}
+    off = canonical(out, source, "offence").to_pylist()
+    iccs = {o["incident_ref"]: o["iccs_code"] for o in off}
+
+    def event(ref, month):
+        i = inc[ref]
+        return (i["area_code"], month, iccs[ref], *(i.get(c) for c in EVENT_VARS))
+
+    got = Counter(event(o["incident_ref"], o["month"]) for o in off)
+    exp = _sum(
+        ((t["area_code"], t["month"], t["iccs_code"], *(t[c] for c in EVENT_VARS)), t["count"])
+        for t in _truth(out, "offences")
+        if t["source_code"] == source
+    )
+    assert dict(got) == exp
+    assert any(k[-1] == "intimate_partner_family" for k in exp) == (source != "medicina_legal")
+    got_v = Counter(
+        (
+            *event(v["incident_ref"], v["month"]),
+            v["sex"],
+            _age_group(v["age"]),
+            v.get("relationship"),
+            v["citizenship"],
+        )
+        for v in canonical(out, source, "victim").to_pylist()
+    )
+    exp_v = _sum(
+        (
+            (
+                t["area_code"],
+                t["month"],
+                t["iccs_code"],
+                *(t[c] for c in EVENT_VARS),
+                t["sex"],
+                t["age_group"],
+                t["relationship"],
+                t["citizenship"],
+            ),
+            t["count"],
+        )
+        for t in _truth(out, "victims")
+        if t["source_code"] == source
+    )
     assert dict(got_v) == exp_v
 
 
 def test_custody_truth_equals_canonical(out):
     c = canonical(out, "penitenciario", "custody").to_pylist()
     got = Counter(
-        (r["area_code"], r["month"], r["iccs_code"], r["custody_status"], r["sex"]) for r in c
+        (
+            r["area_code"],
+            r["month"],
+            r["iccs_code"],
+            r["custody_status"],
+            r["sex"],
+            _age_group(r["age"]),
+            r["citizenship"],
+        )
+        for r in c
     )
-    exp = {
-        (t["area_code"], t["month"], t["iccs_code"], t["custody_status"], t["sex"]): t["count"]
+    exp = _sum(
+        (
+            (
+                t["area_code"],
+                t["month"],
+                t["iccs_code"],
+                t["custody_status"],
+                t["sex"],
+                t["age_group"],
+                t["citizenship"],
+            ),
+            t["count"],
+        )
         for t in _truth(out, "custody")
-    }
+    )
     assert dict(got) == exp
 
 
@@ -184,9 +271,9 @@ def test_raw_police_file_classified_by_crosswalk_equals_truth(out):
                         classify(row["codigo_delito"], row["victima_estado"]),
                     )
                 ] += 1
-    exp = {
-        (t["area_code"], t["month"], t["iccs_code"]): t["count"]
+    exp = _sum(
+        ((t["area_code"], t["month"], t["iccs_code"]), t["count"])
         for t in _truth(out, "offences")
         if t["source_code"] == "policia_nacional"
-    }
+    )
     assert dict(got) == exp

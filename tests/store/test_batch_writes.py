@@ -254,3 +254,32 @@ def test_load_settings_do_not_leak_into_the_connection(loaded):
         cur.close()
     finally:
         conn.close()
+
+
+@pytest.mark.postgres
+def test_postgres_role_without_superuser_loads_with_checks(loaded):
+    if is_sqlite(loaded):
+        pytest.skip("PostgreSQL roles")
+    import uuid
+
+    from talaia.store.database import get_engine
+
+    role = "loader_" + uuid.uuid4().hex[:8]
+    with loaded.begin() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        conn.exec_driver_sql(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        conn.exec_driver_sql(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    url = loaded.url.set(username=role).render_as_string(hide_password=False)
+    engine = get_engine(url)
+    try:
+        before = counts(loaded)
+        res = write_batch(engine, pn_january())
+        # the regular (non-replica) path: same rows, same links as with a superuser
+        assert dict(res.rows) == {"incident": 3, "offence": 4, "victim": 3, "perpetrator": 2}
+        assert _links(loaded, res.batch_id)[0] == ("V-1", "PN-1", "O-2", 37)
+        assert counts(loaded)["incident"] == before["incident"] + 3
+    finally:
+        engine.dispose()
+        with loaded.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")

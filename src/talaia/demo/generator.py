@@ -5,14 +5,16 @@ The run is deterministic: every random draw comes from ``numpy.random.default_rn
 entry times) is pinned, so the same seed gives the same bytes in every file.
 
 Ground truth (``truth/``) is aggregated directly from the generator's event arrays, not from the
-written files: ``offences.parquet`` (source_code, area_code, month, iccs_code, count),
-``victims.parquet`` (+ sex), ``custody.parquet`` (area_code, month, iccs_code, custody_status,
-sex, count), ``deaths.parquet`` (true intentional-homicide deaths per area, month and sex, and
-how many each service recorded), ``defects.csv`` (source_code, file, row, kind, external_id,
-field, action, original_row; ``row`` is the line of a CSV/JSONL file or the Excel row, header =
-line 1 for CSV/XLSX; ``action`` = ``drop`` for rows that are not real records, ``blank`` for a
-real record with a field left empty) and ``summary.json``. Records of a month an agency never
-delivered are in no file and not in the truth of that source.
+written files: ``offences.parquet`` (source_code, area_code, month, iccs_code, weapon,
+location_type, attempted, cyber_related, situational_context, count), ``victims.parquet`` (+ sex,
+age_group, relationship, citizenship), ``custody.parquet`` (area_code, month, iccs_code,
+custody_status, sex, age_group, citizenship, count) -- group-by counts, see ``_Truth`` for what
+each variable means --, ``deaths.parquet`` (true intentional-homicide deaths per area, month
+and sex, and how many each service recorded), ``defects.csv`` (source_code, file, row, kind,
+external_id, field, action, original_row; ``row`` is the line of a CSV/JSONL file or the Excel
+row, header = line 1 for CSV/XLSX; ``action`` = ``drop`` for rows that are not real records,
+``blank`` for a real record with a field left empty) and ``summary.json``. Records of a month
+an agency never delivered are in no file and not in the truth of that source.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from talaia.demo import sources as src
 from talaia.demo.country import COUNTRY_NAME, Country, build_country, population_table
 from talaia.demo.events import EventModel, MonthEvents, make_people
 from talaia.geography import areas_to_feature_collection, geometry_to_geojson
+from talaia.records.vocab import age_group
 
 GENERATOR_VERSION = "1"
 DEFAULT_SEED = 20240101
@@ -218,13 +221,57 @@ def _write_crosswalks(out: Path) -> None:
                 w.writerow([*row, "", "", ""])
 
 
+_WEAPON = np.asarray((*cat.WEAPONS, None), dtype=object)
+_LOCATION = np.asarray((*cat.LOCATIONS, None), dtype=object)
+_RELATIONSHIP = np.asarray((*cat.RELATIONSHIPS, None), dtype=object)
+_ATTEMPTED = np.asarray(("attempted", "completed", "not_applicable"), dtype=object)
+_AGE_GROUP = np.asarray([age_group(a) for a in range(150)], dtype=object)
+_TYPE_KEY = tuple(t.key for t in cat.CRIME_TYPES)
+_TYPE_CONTEXT = np.asarray([t.context for t in cat.CRIME_TYPES], dtype=object)
+#: Police services that record the situational context themselves (the metropolitan police
+#: does not; the forensic service records neither context, relationship nor the cyber flag).
+_RECORDS_CONTEXT = frozenset({"policia_nacional"})
+_POLICE = frozenset({"policia_nacional", "policia_metropolitana"})
+
+
+def _crosswalk_sets(source: str, var: str) -> np.ndarray:
+    """Per crime type, the value the source's crosswalk ``sets`` for ``var`` (None if none)."""
+    cl = cat.CODE_LISTS[source]
+    by_code: dict[str, str] = {}
+    for code, _label, _iccs, _mtype, _cond, sets in cl.crosswalk:
+        for item in filter(None, (x.strip() for x in sets.split(";"))):
+            name, _, value = item.partition("=")
+            if name.strip() == var:
+                by_code[code] = value.strip()
+    return np.asarray([by_code.get(cl.by_type.get(k, "")) for k in _TYPE_KEY], dtype=object)
+
+
 class _Truth:
-    """Accumulates ground-truth counts straight from the event arrays."""
+    """Accumulates ground-truth counts straight from the event arrays.
+
+    The truth tables are group-by counts. ``offences`` is keyed by source_code, area_code,
+    month, iccs_code and the event's variables: ``weapon``, ``location_type``, ``attempted``,
+    ``cyber_related`` and ``situational_context``; ``victims`` adds the victim's ``sex``,
+    ``age_group`` (:func:`talaia.records.vocab.age_group` of the true age), ``relationship``
+    (victim to perpetrator) and ``citizenship``; ``custody`` is keyed by area_code, month,
+    iccs_code, custody_status, sex, age_group and citizenship. Each variable is the true value
+    of the event where the source records that variable, and NULL where the source does not
+    record it (the forensic service records no relationship, context or cyber flag, and
+    ``attempted`` = completed for every death).
+
+    ``situational_context`` is the value a source's records carry *after* ingestion applies
+    the crosswalk: the context the source itself records (the national police records the
+    true context of the event's crime type; the metropolitan police and the forensic service
+    record none), else the value the source's crosswalk ``sets`` for the event's national code
+    (``situational_context=intimate_partner_family`` on the femicide and domestic-violence
+    codes) -- the rule ``COALESCE(recorded, sets)`` of the ingestion pipeline.
+    """
 
     def __init__(self) -> None:
         self.parts: dict[str, list[pa.Table]] = {
             k: [] for k in ("offences", "victims", "custody", "deaths")
         }
+        self._sets = {s: _crosswalk_sets(s, "situational_context") for s in cat.CODE_LISTS}
 
     def _add(self, name: str, cols: dict, keys: list[str]) -> None:
         t = pa.table(cols)
@@ -235,16 +282,38 @@ class _Truth:
 
     def events(self, source: str, ym: str, ev: MonthEvents, sel: np.ndarray, munis) -> None:
         n = int(sel.sum())
+        types = ev.type[sel]
+        police = source in _POLICE
+        none = np.full(n, None, dtype=object)
+        recorded = _TYPE_CONTEXT[types] if source in _RECORDS_CONTEXT else none
+        context = np.where(np.equal(recorded, None), self._sets[source][types], recorded)
+        string = pa.string()
         base = {
-            "source_code": [source] * n,
-            "area_code": munis[ev.muni[sel]],
-            "month": [ym] * n,
-            "iccs_code": ev.iccs[sel],
+            "source_code": pa.array([source] * n, string),
+            "area_code": pa.array(munis[ev.muni[sel]], string),
+            "month": pa.array([ym] * n, string),
+            "iccs_code": pa.array(ev.iccs[sel], string),
+            "weapon": pa.array(_WEAPON[ev.weapon[sel]], string),
+            "location_type": pa.array(_LOCATION[ev.location[sel]], string),
+            "attempted": pa.array(
+                _ATTEMPTED[ev.attempted[sel]] if police else np.full(n, "completed", object),
+                string,
+            ),
+            "cyber_related": pa.array(ev.cyber[sel] if police else none, pa.bool_()),
+            "situational_context": pa.array(context, string),
         }
         self._add("offences", base, list(base))
         hv = ev.has_victim[sel]
-        vic = {k: np.asarray(v, dtype=object)[hv] for k, v in base.items()}
-        vic["sex"] = np.where(ev.v_sex[sel][hv] == 1, "female", "male").astype(object)
+        mask = pa.array(hv)
+        vic = {k: v.filter(mask) for k, v in base.items()}
+        vic["sex"] = pa.array(np.where(ev.v_sex[sel][hv] == 1, "female", "male"), string)
+        vic["age_group"] = pa.array(_AGE_GROUP[ev.v_age[sel][hv]], string)
+        vic["relationship"] = pa.array(
+            _RELATIONSHIP[ev.v_rel[sel][hv]] if police else none[hv], string
+        )
+        vic["citizenship"] = pa.array(
+            np.where(ev.v_foreign[sel][hv], "foreign", "national"), string
+        )
         self._add("victims", vic, list(vic))
 
     def deaths(self, ym: str, ev: MonthEvents, munis, police_delivered: np.ndarray) -> None:
@@ -283,6 +352,8 @@ class _Truth:
             "iccs_code": frame["iccs"],
             "custody_status": frame["status"],
             "sex": frame["v_sex"],
+            "age_group": pa.array(_AGE_GROUP[frame["v_age"].astype(np.int64)], pa.string()),
+            "citizenship": pa.array(frame["v_cit"], pa.string()),
         }
         self._add("custody", cols, list(cols))
 
