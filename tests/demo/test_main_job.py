@@ -102,11 +102,10 @@ def test_demo_reports_what_ingestion_did_per_source(installed):
         assert quar == sum(kinds[k] for k in RULE), s
         assert dup == kinds["exact_duplicate"], s
         assert read == canon + sum(d["action"] == "drop" for d in ds), s
-        # near duplicates are kept (flagged for review where the profile can: police, with
-        # coordinates and a time of day)
+        # near duplicates are kept and flagged for review, for every source (police by
+        # distance; forensic and custody, without coordinates, by area, code and person)
         assert accepted == canon + kinds["near_duplicate"], s
-        if s.startswith("policia"):
-            assert near == kinds["near_duplicate"], s
+        assert near == kinds["near_duplicate"], s
         assert read == accepted + quar + dup
     # the reasons it ranks are the injected defects, rule by rule
     from talaia.cli.demo import intake

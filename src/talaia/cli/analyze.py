@@ -154,7 +154,14 @@ def hotspots_cmd(
     areas: Path = typer.Option(
         None, "--areas", help="areas GeoJSON (code, level): Gi*/Moran over area polygons"
     ),
-    level: int = typer.Option(0, "--level", help="area level with --areas (0 = deepest)"),
+    unit: str = typer.Option(
+        "grid",
+        "--unit",
+        help="grid (cells) | area (the warehouse's area polygons) / celdas o áreas",
+    ),
+    level: int = typer.Option(
+        0, "--level", help="area level with --unit area or --areas (0 = deepest)"
+    ),
     fdr_basis: str = typer.Option(
         "sim", "--fdr-basis", help="sim (permutation p) | norm (normal p, Gi*) for FDR"
     ),
@@ -167,7 +174,8 @@ def hotspots_cmd(
     table: str = TABLE,
     output: Path = OUTPUT,
 ) -> None:
-    """Hotspots on a grid (or area polygons): Gi*, Local Moran's I or kernel density.
+    """Hotspots on a grid (or area polygons: ``--unit area`` reads them from the warehouse,
+    ``--areas FILE`` from a GeoJSON): Gi*, Local Moran's I or kernel density.
     / Puntos calientes."""
     from talaia.analysis import service
 
@@ -175,12 +183,17 @@ def hotspots_cmd(
         raise UserInputError(f"--method {method!r}: gi_star, local_moran or kde")
     if fdr_basis not in ("sim", "norm"):
         raise UserInputError(f"--fdr-basis {fdr_basis!r}: sim or norm")
+    if unit not in ("grid", "area"):
+        raise UserInputError(f"--unit {unit!r}: grid or area / grid o area")
     flt = _filter(iccs, area, date_from, date_to, source, table)
     console = Console()
     con = service.connect(warehouse)
-    if areas is not None:
+    if areas is not None or unit == "area":
+        # --areas FILE: polygons from a GeoJSON; --unit area: the warehouse's area polygons
         if method == "kde":
-            raise UserInputError("--areas works with gi_star or local_moran / no con kde")
+            raise UserInputError(
+                "--unit area / --areas work with gi_star or local_moran / no con kde"
+            )
         with _progress(console) as step:
             stat = service.area_hotspots(
                 con,

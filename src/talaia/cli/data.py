@@ -1,8 +1,9 @@
 """CLI commands: the store and the warehouse.
 
 ``talaia init`` (data folder, store, migrations, warehouse), ``talaia db upgrade``,
-``talaia warehouse refresh|rebuild`` and ``talaia status`` (per source and month: delivered,
-missing or unexpected, with the rows; a missing month is shown as missing, never 0). Texts in
+``talaia warehouse refresh|rebuild``, ``talaia status`` (per source and month: delivered,
+missing or unexpected, with the rows; a missing month is shown as missing, never 0) and
+``talaia sources list|set-expected`` (which months a source must deliver). Texts in
 English and Spanish (``TALAIA_LANGUAGE``).
 """
 
@@ -44,6 +45,15 @@ _T = {
         "no_sources": "No sources registered.",
         "summary": "{source}: {d} delivered, {m} missing",
         "unknown_source": "source {source!r} is not registered",
+        "sources": "Registered sources and the months each is expected to deliver.",
+        "sources_list": "List the sources, their expected months and current batches.",
+        "set_expected": "Set the months a source must deliver (YYYY-MM; no --to: open).",
+        "agency": "Agency",
+        "kind": "Kind",
+        "expected": "Expected",
+        "batches": "Batches",
+        "open": "open",
+        "expected_set": "{source}: expected {a} to {b}",
     },
     "es": {
         "init": "Crear la carpeta de datos, el almacén (migrado) y el data warehouse.",
@@ -70,6 +80,15 @@ _T = {
         "no_sources": "No hay fuentes registradas.",
         "summary": "{source}: {d} entregados, {m} faltantes",
         "unknown_source": "la fuente {source!r} no está registrada",
+        "sources": "Fuentes registradas y los meses que cada una debe entregar.",
+        "sources_list": "Listar las fuentes, sus meses esperados y sus lotes vigentes.",
+        "set_expected": "Fijar los meses que debe entregar una fuente (AAAA-MM; sin --to: abierto)",
+        "agency": "Institución",
+        "kind": "Tipo",
+        "expected": "Esperado",
+        "batches": "Lotes",
+        "open": "abierto",
+        "expected_set": "{source}: esperado de {a} a {b}",
     },
 }
 
@@ -101,6 +120,19 @@ def _progress(label: str) -> Iterator[object]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def _store():  # type: ignore[no-untyped-def]
+    """The store's engine; a one-line error when it is not initialized or not up to date."""
+    from talaia.store.database import current_revision, get_engine, head_revision
+
+    engine = get_engine()
+    if current_revision(engine) != head_revision():
+        raise UserInputError(
+            "the store is not initialized or not up to date: run `talaia init` / "
+            "el almacén no está inicializado o actualizado: ejecute `talaia init`"
+        )
+    return engine
 
 
 def _refresh(rebuild: bool) -> None:
@@ -161,15 +193,9 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Option(None, "--source", help="Only this source / solo esta fuente"),
         missing_only: bool = typer.Option(False, "--missing", help="Only missing months"),
     ) -> None:
-        from talaia.store.database import current_revision, get_engine, head_revision
         from talaia.store.status import source_months
 
-        engine = get_engine()
-        if current_revision(engine) != head_revision():
-            raise UserInputError(
-                "the store is not initialized or not up to date: run `talaia init` / "
-                "el almacén no está inicializado o actualizado: ejecute `talaia init`"
-            )
+        engine = _store()
         months = source_months(engine, source)
         if source is not None and not months:
             raise NotFoundError(_t("unknown_source").format(source=source))
@@ -202,3 +228,61 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(db, name="db")
     app.add_typer(wh, name="warehouse")
+    _register_sources(app)
+
+
+def _register_sources(app: typer.Typer) -> None:
+    """``talaia sources list`` and ``talaia sources set-expected``."""
+    src = typer.Typer(help=_h("sources"), no_args_is_help=True)
+
+    def _range(a, b) -> str:  # type: ignore[no-untyped-def]
+        if a is None:
+            return "—"
+        return f"{a:%Y-%m} – " + (_t("open") if b is None else f"{b:%Y-%m}")
+
+    @src.command("list", help=_h("sources_list"))
+    def sources_list() -> None:
+        from talaia.store.sources import list_sources
+
+        rows = list_sources(_store())
+        console = Console()
+        if not rows:
+            console.print(_t("no_sources"))
+            return
+        table = Table(_t("source"), _t("agency"), _t("kind"), _t("expected"), _t("batches"))
+        for r in rows:
+            table.add_row(
+                r.code,
+                r.agency_code,
+                r.kind,
+                _range(r.expected_from, r.expected_to),
+                f"{r.batches:,}",
+            )
+        console.print(table)
+
+    @src.command("set-expected", help=_h("set_expected"))
+    def sources_set_expected(
+        source: str = typer.Argument(..., help="Source code / código de la fuente"),
+        from_: str = typer.Option(..., "--from", help="First month due (YYYY-MM)"),
+        to: str = typer.Option(None, "--to", help="Last month due (YYYY-MM); omit: open"),
+        user: str = typer.Option(None, "--user", help="Who (audit trail) / quién (auditoría)"),
+    ) -> None:
+        from talaia.store.sources import parse_month, set_expected
+
+        info = set_expected(
+            _store(),
+            source,
+            parse_month(from_),
+            parse_month(to) if to else None,
+            user=user,
+        )
+        a, b = info.expected_from, info.expected_to
+        Console().print(
+            _t("expected_set").format(
+                source=info.code,
+                a=f"{a:%Y-%m}" if a else "—",
+                b=_t("open") if b is None else f"{b:%Y-%m}",
+            )
+        )
+
+    app.add_typer(src, name="sources")

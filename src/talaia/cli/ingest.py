@@ -1,4 +1,11 @@
-"""CLI commands: ``talaia ingest``, ``talaia batches``, ``talaia quarantine show|fix``."""
+"""CLI commands: ``talaia ingest``, ``talaia batches [approve|publish]``,
+``talaia quarantine show|fix``.
+
+``talaia batches approve|publish BATCH_ID... --user U`` moves batches along received →
+validated → approved → published through :func:`talaia.web.services.data.set_batch_status`, the
+function the portal calls: the same transitions, the same role checks (``U`` is an existing
+account; publishing needs an administrator or analyst) and the same audit trail.
+"""
 
 from __future__ import annotations
 
@@ -91,8 +98,20 @@ def ingest(
         )
 
 
-def batches(source: str = typer.Option(None, "--source", "-s")) -> None:
-    """List batches / lista los lotes."""
+batches_app = typer.Typer(
+    help="Batches: list, approve, publish / lotes: listar, aprobar, publicar",
+    invoke_without_command=True,
+)
+
+
+@batches_app.callback()
+def batches(
+    ctx: typer.Context,
+    source: str = typer.Option(None, "--source", "-s", help="Only this source / solo esta"),
+) -> None:
+    """List batches (or approve / publish them) / lista los lotes (o los aprueba / publica)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from sqlalchemy import text
 
     engine = _engine()
@@ -127,6 +146,80 @@ def batches(source: str = typer.Option(None, "--source", "-s")) -> None:
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
     console.print(t)
+
+
+#: The steps from each status to ``approved`` and to ``published``.
+_STEPS = {
+    "approved": {"received": ("validated", "approved"), "validated": ("approved",)},
+    "published": {
+        "received": ("validated", "approved", "published"),
+        "validated": ("approved", "published"),
+        "approved": ("published",),
+    },
+}
+
+
+def _move(batch_ids: list[int], target: str, user: str) -> None:
+    """Move each batch to ``target`` through the portal's service function, step by step."""
+    from talaia.web.services.data import get_batch, set_batch_status
+    from talaia.web.services.users import list_users
+
+    engine = _engine()
+    account = next((u for u in list_users(engine) if u.username == user), None)
+    if account is None:
+        raise NotFoundError(
+            f"user {user!r} not found (create it with `talaia users create`) / "
+            "usuario no encontrado"
+        )
+    principal = account.principal("cli")
+    t = Table(title=f"batches → {target} / lotes")
+    for col in ("id", "source", "from", "to", "was", "now"):
+        t.add_column(col)
+    for bid in batch_ids:
+        try:
+            info = get_batch(engine, principal, bid)
+            was = info.status
+            if was != target:
+                steps = _STEPS[target].get(was)
+                if steps is None:
+                    raise UserInputError(
+                        f"batch {bid}: cannot go from {was} to {target} / "
+                        f"el lote no puede pasar de {was} a {target}"
+                    )
+                for step in steps:
+                    info = set_batch_status(engine, principal, bid, step)
+        except PermissionError:
+            raise UserInputError(
+                f"batch {bid}: user {user!r} ({account.role}) may not move it to {target} / "
+                f"el usuario no puede llevar el lote a {target}"
+            ) from None
+        t.add_row(
+            str(bid),
+            info.source_code,
+            str(info.period_start),
+            str(info.period_end),
+            was,
+            info.status,
+        )
+    console.print(t)
+
+
+@batches_app.command("approve")
+def batches_approve(
+    batch_ids: list[int] = typer.Argument(..., help="Batch ids / ids de lote"),
+    user: str = typer.Option(..., "--user", help="Account that approves / cuenta que aprueba"),
+) -> None:
+    """Approve batches (received/validated → approved) / aprueba lotes."""
+    _move(batch_ids, "approved", user)
+
+
+@batches_app.command("publish")
+def batches_publish(
+    batch_ids: list[int] = typer.Argument(..., help="Batch ids / ids de lote"),
+    user: str = typer.Option(..., "--user", help="Account that publishes / cuenta que publica"),
+) -> None:
+    """Publish batches (→ approved → published) / publica lotes."""
+    _move(batch_ids, "published", user)
 
 
 quarantine_app = typer.Typer(help="Quarantined rows / filas en cuarentena", no_args_is_help=True)
@@ -187,5 +280,5 @@ def quarantine_fix(
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main application."""
     app.command("ingest")(ingest)
-    app.command("batches")(batches)
+    app.add_typer(batches_app, name="batches")
     app.add_typer(quarantine_app, name="quarantine")

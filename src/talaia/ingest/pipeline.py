@@ -9,9 +9,12 @@ duplicates`` asserted. :mod:`talaia.ingest.service` loads it into the store.
 
 De-duplication: the natural key (profile fields) is hashed with ``md5_number`` in DuckDB; a key
 seen earlier in the batch, or in an earlier current batch of the source for another period, is a
-duplicate (anti-join against a DuckDB table of keys). Near duplicates (same national code, time
-within Y minutes, distance within X metres, equirectangular approximation) are found with one
-DuckDB inequality self-join over the accepted rows and only flagged.
+duplicate (anti-join against a DuckDB table of keys). Near duplicates are only flagged (kept,
+listed for review): two accepted records with the same national code and times within Y minutes
+that are either both located (distance within X metres, equirectangular approximation) or, when
+one of them has no coordinates (forensic and custody files have none), in the same area with the
+same person attributes (victim sex and age; custody: person key, sex and age; NULL equals NULL).
+Both are found with DuckDB grid hash joins over the accepted rows (no quadratic band join).
 """
 
 from __future__ import annotations
@@ -345,20 +348,10 @@ def prepare(
                 span = _infer_period(part, profile)
                 if span is not None:
                     spans.append(span)
-            if profile.near_duplicates and "v:incident.lon" in new.column_names:
-                near_rows.append(
-                    new.select(
-                        [
-                            "__row",
-                            "v:incident.lon",
-                            "v:incident.lat",
-                            "v:incident.occurred_from",
-                            "v:offence.national_code",
-                        ]
-                        if "v:offence.national_code" in new.column_names
-                        else ["__row"]
-                    )
-                )
+            if profile.near_duplicates:
+                cand = _near_candidates(new, profile)
+                if cand is not None:
+                    near_rows.append(cand)
             if spill_dir is not None and near_rows:
                 # near-duplicate candidates go to Parquet too (DuckDB reads them back)
                 nd_path = Path(spill_dir) / f"near-{len(spilled):05d}.parquet"
@@ -649,7 +642,49 @@ def _infer_period(tables: dict[str, pa.Table], profile: SourceProfile):  # type:
     return first, nxt - dt.timedelta(days=1)
 
 
+#: Person attributes that must match for a near duplicate without coordinates.
+NEAR_ATTRIBUTES = {
+    "incident": ("victim.sex", "victim.age"),
+    "custody": ("custody.person_key", "custody.sex", "custody.age"),
+}
+
+
+def _near_candidates(new: pa.Table, profile: SourceProfile) -> pa.Table | None:
+    """The columns the near-duplicate search needs, in one schema for every profile: ``r`` (row),
+    ``x``/``y`` (lon/lat or NULL), ``t`` (time), ``c`` (national code), ``a`` (area) and
+    ``p1``..``p3`` (person attributes as text, NULL where not mapped); ``None`` when the profile
+    maps no time or no national code (nothing can be compared)."""
+    custody = profile.record == "custody"
+    t_col = "v:custody.admitted_at" if custody else "v:incident.occurred_from"
+    c_col = "v:custody.national_code" if custody else "v:offence.national_code"
+    if t_col not in new.column_names or c_col not in new.column_names:
+        return None
+    n = new.num_rows
+
+    def get(name: str, typ: pa.DataType) -> pa.ChunkedArray | pa.Array:
+        if name in new.column_names:
+            return pc.cast(new[name], typ)
+        return pa.nulls(n, typ)
+
+    cols = {
+        "r": get("__row", pa.int64()),
+        "x": get("v:incident.lon", pa.float64()),
+        "y": get("v:incident.lat", pa.float64()),
+        "t": get(t_col, pa.timestamp("us")),
+        "c": get(c_col, pa.string()),
+        "a": get("__area", pa.string()),
+    }
+    attrs = NEAR_ATTRIBUTES["custody" if custody else "incident"]
+    for i in range(3):
+        cols[f"p{i + 1}"] = (
+            get("v:" + attrs[i], pa.string()) if i < len(attrs) else pa.nulls(n, pa.string())
+        )
+    return pa.table(cols)
+
+
 def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore[no-untyped-def]
+    """Pairs of accepted rows flagged as near duplicates (see the module docstring):
+    ``row_a < row_b``, ``metres`` (NULL for a pair matched by area) and ``minutes``."""
     empty = pa.table(
         {
             "row_a": pa.array([], pa.int64()),
@@ -661,34 +696,34 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
     if not parts or not profile.near_duplicates:
         return empty
     if isinstance(parts[0], Path):
-        if len(pq.read_schema(parts[0])) < 5:
-            return empty
         con.execute(
             f"CREATE TEMP VIEW nd AS SELECT * FROM read_parquet({[str(p) for p in parts]!r})"
         )
-    elif parts[0].num_columns < 5:
-        return empty
     else:
         con.register("nd", pa.concat_tables(parts))
     tol = profile.near_duplicates
-    lat_max = con.execute(f"SELECT max(abs({q('v:incident.lat')})) FROM nd").fetchall()[0][0] or 0.0
+    lat_max = con.execute("SELECT max(abs(y)) FROM nd").fetchall()[0][0] or 0.0
     cell_y = max(2 * tol.metres / 111_000.0, 1e-7)
     cos = max(float(np.cos(np.radians(min(lat_max, 89.0)))), 1e-3)
     cell_x = max(2 * tol.metres / (111_320.0 * cos), 1e-7)
     cell_t = max(2 * tol.minutes * 60.0, 1.0)
+    secs = tol.minutes * 60.0
     dist = (
         "6371008.8 * sqrt(power(radians(b.x - a.x) * cos(radians((a.y + b.y) / 2)), 2) "
         "+ power(radians(b.y - a.y), 2))"
     )
-    # grid hash join: cells twice the tolerance wide, so that a point's tolerance window
+    nul = "chr(0)"
+    same_person = " AND ".join(
+        f"coalesce(a.{p}, {nul}) = coalesce(b.{p}, {nul})" for p in ("p1", "p2", "p3")
+    )
+    # grid hash joins: cells twice the tolerance wide, so that a point's tolerance window
     # touches only its own cell and the neighbour on the side of the half it lies in; each
-    # point is expanded to those 2 x 2 x 2 (time, x, y) cells and joined on equality, then the
-    # exact tolerances are applied (no quadratic band join)
+    # point is expanded to those neighbour cells and joined on equality, then the exact
+    # tolerances are applied (no quadratic band join). Located pairs: 2 x 2 x 2 (time, x, y)
+    # cells; pairs where one record has no coordinates: same area and person, 2 time cells.
     res = con.sql(f"""
-        WITH p AS (SELECT __row AS r, {q("v:incident.lon")} AS x, {q("v:incident.lat")} AS y,
-                   epoch({q("v:incident.occurred_from")}) AS t,
-                   {q("v:offence.national_code")} AS c FROM nd
-                   WHERE {q("v:incident.lon")} IS NOT NULL AND {q("v:incident.lat")} IS NOT NULL),
+        WITH p AS (SELECT r, x, y, epoch(t) AS t, c, a, p1, p2, p3 FROM nd
+                   WHERE t IS NOT NULL AND c IS NOT NULL),
         g AS (SELECT *, CAST(floor(t / {cell_t}) AS BIGINT) AS gt,
                      CAST(floor(x / {cell_x}) AS BIGINT) AS gx,
                      CAST(floor(y / {cell_y}) AS BIGINT) AS gy FROM p),
@@ -697,10 +732,30 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
                      CASE WHEN y / {cell_y} - gy < 0.5 THEN -1 ELSE 1 END AS oy FROM g),
         d AS (SELECT unnest([0, 1]) AS k),
         e AS (SELECT h.*, h.gt + d1.k * h.ot AS nt, h.gx + d2.k * h.ox AS nx,
-                     h.gy + d3.k * h.oy AS ny FROM h, d d1, d d2, d d3)
-        SELECT a.r AS row_a, b.r AS row_b, {dist} AS metres, abs(b.t - a.t) / 60.0 AS minutes
-        FROM g a JOIN e b ON a.c = b.c AND a.gt = b.nt AND a.gx = b.nx AND a.gy = b.ny
-        WHERE a.r < b.r AND abs(b.t - a.t) <= {tol.minutes * 60.0} AND {dist} <= {tol.metres}
+                     h.gy + d3.k * h.oy AS ny FROM h, d d1, d d2, d d3
+              WHERE h.x IS NOT NULL AND h.y IS NOT NULL),
+        located AS (
+            SELECT a.r AS row_a, b.r AS row_b, {dist} AS metres,
+                   abs(b.t - a.t) / 60.0 AS minutes
+            FROM g a JOIN e b ON a.c = b.c AND a.gt = b.nt AND a.gx = b.nx AND a.gy = b.ny
+            WHERE a.r < b.r AND abs(b.t - a.t) <= {secs} AND {dist} <= {tol.metres}),
+        et AS (SELECT h.*, h.gt + d.k * h.ot AS nt, h.x IS NULL OR h.y IS NULL AS nc
+               FROM h, d WHERE h.a IS NOT NULL),
+        ga AS (SELECT *, x IS NULL OR y IS NULL AS nc FROM g WHERE a IS NOT NULL),
+        by_area AS (
+            -- a pair with at least one unlocated record: either the first is unlocated (any
+            -- second), or the first is located and the second is not (no pair twice; the
+            -- located rows never meet each other here)
+            SELECT a.r AS row_a, b.r AS row_b, CAST(NULL AS DOUBLE) AS metres,
+                   abs(b.t - a.t) / 60.0 AS minutes
+            FROM ga a JOIN et b ON a.c = b.c AND a.a = b.a AND a.gt = b.nt AND {same_person}
+            WHERE a.nc AND a.r < b.r AND abs(b.t - a.t) <= {secs}
+            UNION ALL
+            SELECT b.r AS row_a, a.r AS row_b, CAST(NULL AS DOUBLE) AS metres,
+                   abs(b.t - a.t) / 60.0 AS minutes
+            FROM ga a JOIN et b ON a.c = b.c AND a.a = b.a AND a.gt = b.nt AND {same_person}
+            WHERE a.nc AND NOT b.nc AND b.r < a.r AND abs(b.t - a.t) <= {secs})
+        SELECT * FROM (SELECT * FROM located UNION ALL SELECT * FROM by_area)
         ORDER BY row_a, row_b LIMIT 100000""").to_arrow_table()
     if isinstance(parts[0], Path):
         con.execute("DROP VIEW nd")

@@ -112,7 +112,10 @@ class AreaSpec(_Model):
 
 
 class NearDuplicateSpec(_Model):
-    """Tolerances under which two accepted records are flagged as possible duplicates."""
+    """Tolerances under which two accepted records of a file are flagged as possible duplicates
+    (same national code, times within ``minutes``): both located within ``metres``, or, when
+    one has no coordinates, the same area and person attributes (victim sex and age; custody:
+    person key, sex and age). See :mod:`talaia.ingest.pipeline`."""
 
     metres: float = Field(default=50.0, ge=0)
     minutes: float = Field(default=30.0, ge=0)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-from sqlalchemy import Engine, text
+from sqlalchemy import Date, Engine, bindparam, text
 
 from talaia.errors import DataError, NotFoundError, UserInputError
 from talaia.ingest.areas import AreaLookup, read_area_geojson
@@ -219,15 +219,28 @@ def _prior_keys(engine: Engine, prof: SourceProfile, period) -> pa.Table | None:
     )
 
 
-def _already(engine: Engine, source: str, fhash: str) -> int | None:
+def _already(
+    engine: Engine, source: str, fhash: str, period: tuple[dt.date, dt.date] | None
+) -> int | None:
+    """The current batch that already holds this delivery, keyed on (source, period, file hash).
+
+    A byte-identical file for another period (two header-only files for different months) is
+    another delivery. When the period is not known before reading (inferred from the data),
+    the same bytes infer the same period, so the hash alone identifies the delivery.
+    """
+    sql = (
+        "SELECT id FROM batch WHERE source_code = :s AND file_hash = :h AND "
+        "status NOT IN ('superseded', 'rejected')"
+    )
+    params: dict = {"s": source, "h": fhash}
+    if period is not None:
+        sql += " AND period_start = :a AND period_end = :b"
+        params.update(a=period[0], b=period[1])
+    stmt = text(sql + " ORDER BY id DESC")
+    if period is not None:
+        stmt = stmt.bindparams(bindparam("a", type_=Date), bindparam("b", type_=Date))
     with engine.connect() as c:
-        r = c.execute(
-            text(
-                "SELECT id FROM batch WHERE source_code = :s AND file_hash = :h AND "
-                "status NOT IN ('superseded', 'rejected') ORDER BY id DESC"
-            ),
-            {"s": source, "h": fhash},
-        ).first()
+        r = c.execute(stmt, params).first()
     return int(r[0]) if r else None
 
 
@@ -281,7 +294,7 @@ def ingest_file(
         if m:
             per = parse_period(f"{m['year']}-{m['month']}")
     fhash = file_hash or file_sha256(path)
-    same = _already(engine, prof.source, fhash)
+    same = _already(engine, prof.source, fhash, per)
     if same is not None:
         return IngestResult(
             "unchanged",
