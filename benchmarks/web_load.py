@@ -8,19 +8,29 @@ floor, the baseline the mix is compared with in the same run.
 
 Prints requests/s, p50/p95/p99 latency and errors for both, and the ratio of their p95.
 
+Two load clients: ``--client httpx`` (default; Python asyncio, it needs a core of its own and
+on a 2-core machine takes it from the server) and ``--client wrk`` (Debian's ``wrk``, C, two
+threads, ``--latency``, a Lua script rotating the same paths; p95 comes from the script's
+``done`` hook). ``--client both`` runs both against the same server. ``--workers N`` passes
+``--workers`` to ``talaia serve``.
+
 Usage::
 
     TALAIA_DATA_DIR=... .venv/bin/python benchmarks/web_load.py [--clients 50] [--seconds 60]
+        [--client httpx|wrk|both] [--workers 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -87,20 +97,109 @@ async def run(url: str, paths: list[str], clients: int, seconds: float) -> dict[
     }
 
 
+WRK_LUA = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRKJSON {\\"requests\\":%%d,\\"duration_us\\":%%d,\\"p50\\":%%f,\\"p95\\":%%f,"
+    .. "\\"p99\\":%%f,\\"errors\\":%%d,\\"status_errors\\":%%d}\\n",
+    summary.requests, summary.duration, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    e.connect + e.read + e.write + e.status + e.timeout, e.status))
+end
+"""
+
+
+def run_wrk(url: str, paths: list[str], clients: int, seconds: float) -> dict[str, float]:
+    """The same mix with ``wrk`` (C): -t2 -c CLIENTS -d SECONDS --latency, p95 from Lua."""
+    exe = shutil.which("wrk")
+    if exe is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    lua = WRK_LUA % ", ".join(json.dumps(p) for p in paths)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua)
+    try:
+        out = subprocess.run(
+            [
+                exe,
+                "-t2",
+                f"-c{clients}",
+                f"-d{int(seconds)}s",
+                "--latency",
+                "--timeout",
+                "30s",
+                "-s",
+                f.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(f.name)
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    r = json.loads(line[len("WRKJSON ") :])
+    return {
+        "requests": r["requests"],
+        "rps": r["requests"] / (r["duration_us"] / 1e6),
+        "p50": r["p50"],
+        "p95": r["p95"],
+        "p99": r["p99"],
+        "errors": r["errors"],
+        "first_error": f"({r['status_errors']} non-2xx/3xx)" if r["errors"] else "",
+    }
+
+
+def _report(client: str, res: dict, base: dict) -> None:
+    for name, r in (("mix", res), ("healthz (baseline)", base)):
+        print(
+            f"[{client}] {name:>18}: {r['requests']} requests, {r['rps']:.1f} req/s, "
+            f"p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, p99 {r['p99']:.1f} ms, "
+            f"errors {r['errors']} {r['first_error']}"
+        )
+    print(f"[{client}] p95 ratio mix / baseline: {res['p95'] / base['p95']:.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--url")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--year", type=int, default=None, help="latest year of data")
+    ap.add_argument("--client", choices=("httpx", "wrk", "both"), default="httpx")
+    ap.add_argument("--workers", type=int, default=1, help="talaia serve --workers")
+    ap.add_argument(
+        "--no-response-cache",
+        action="store_true",
+        help="serve with TALAIA_WEB_RESPONSE_CACHE=0 (the figures before the response cache)",
+    )
     args = ap.parse_args()
     proc = None
     url = args.url
     if url is None:
         port = _free_port()
         env = {**os.environ, "TALAIA_WEB_COOKIE_SECURE": "0"}
+        if args.no_response_cache:
+            env["TALAIA_WEB_RESPONSE_CACHE"] = "0"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "talaia.cli.main", "serve", "--port", str(port)], env=env
+            [
+                sys.executable,
+                "-m",
+                "talaia.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
         )
         url = f"http://127.0.0.1:{port}"
         for _ in range(600):
@@ -123,15 +222,15 @@ def main() -> None:
         for p in paths:  # warm up and check every path answers
             r = httpx.get(url + p, timeout=120)
             print(f"warm-up {r.status_code} {p}")
-        res = asyncio.run(run(url, paths, args.clients, args.seconds))
-        base = asyncio.run(run(url, ["/healthz"], args.clients, max(args.seconds / 6, 5)))
-        for name, r in (("mix", res), ("healthz (baseline)", base)):
-            print(
-                f"{name:>20}: {r['requests']} requests, {r['rps']:.1f} req/s, "
-                f"p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, p99 {r['p99']:.1f} ms, "
-                f"errors {r['errors']} {r['first_error']}"
-            )
-        print(f"p95 ratio mix / baseline: {res['p95'] / base['p95']:.1f}")
+        base_s = max(args.seconds / 6, 5)
+        if args.client in ("httpx", "both"):
+            res = asyncio.run(run(url, paths, args.clients, args.seconds))
+            base = asyncio.run(run(url, ["/healthz"], args.clients, base_s))
+            _report("httpx", res, base)
+        if args.client in ("wrk", "both"):
+            res = run_wrk(url, paths, args.clients, args.seconds)
+            base = run_wrk(url, ["/healthz"], args.clients, base_s)
+            _report("wrk", res, base)
     finally:
         if proc is not None:
             proc.terminate()

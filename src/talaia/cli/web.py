@@ -37,7 +37,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[
-        int, typer.Option(help="Worker processes (login rate limits are per process).")
+        int,
+        typer.Option(
+            help="Worker processes. Caches, login rate limits and logout revocations are per "
+            "process: keep 1 unless that is acceptable."
+        ),
     ] = 1,
 ) -> None:
     """Serve the web portal and the JSON API (uvicorn)."""

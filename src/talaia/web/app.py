@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from talaia import __version__
 from talaia.errors import DataError, NotFoundError, TalaiaError, UserInputError
 from talaia.settings import Settings, get_settings
+from talaia.web.cache import ResponseCacheMiddleware
 from talaia.web.config import WebSettings
 from talaia.web.i18n import translator
 from talaia.web.portal import (
@@ -295,5 +296,9 @@ def create_app(
 
     # the plotly route must win over the static mount: move the mount last
     app.router.routes.sort(key=lambda r: 1 if getattr(r, "name", "") == "static" else 0)
+    # the response cache sits inside PortalMiddleware (added last = outermost), so cached
+    # answers still get the security headers and the visitor's CSRF cookie
+    if web.response_cache:
+        app.add_middleware(ResponseCacheMiddleware, portal=portal)
     app.add_middleware(PortalMiddleware, signer=signer, secure=web.cookie_secure)
     return app

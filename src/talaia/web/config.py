@@ -39,6 +39,9 @@ class WebSettings(BaseSettings):
     warm_cache
         At start-up, compute the public home page in a background thread so that the first
         visitor does not wait for it (``talaia serve`` turns it on).
+    response_cache
+        Keep whole public answers in memory (:mod:`talaia.web.cache`); on by default,
+        ``TALAIA_WEB_RESPONSE_CACHE=0`` turns it off (the benchmark's "before").
     """
 
     model_config = SettingsConfigDict(env_prefix="TALAIA_WEB_", extra="ignore")
@@ -51,5 +54,6 @@ class WebSettings(BaseSettings):
     page_size_max: int = Field(default=500, ge=1)
     default_language: str = "en"
     warm_cache: bool = False
+    response_cache: bool = True
     analysis_max_events: int = Field(default=100_000, ge=10)
     analysis_max_permutations: int = Field(default=199, ge=9)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -156,7 +157,17 @@ async def csrf_protect(request: Request, portal: PortalDep) -> None:
 
 
 def csrf_token_for(request: Request, portal: Portal) -> str:
-    seed = portal.signer.csrf_seed(request.scope.get("talaia_csrf_cookie"))
+    """The visitor's CSRF token; a placeholder while the public response cache renders a page
+    it will store (:mod:`talaia.web.cache` puts each visitor's own token in its place)."""
+    if request.scope.get("talaia_cache_fill"):
+        from talaia.web.cache import CSRF_PLACEHOLDER
+
+        return CSRF_PLACEHOLDER
+    return csrf_token_for_scope(request.scope, portal)
+
+
+def csrf_token_for_scope(scope: Mapping[str, Any], portal: Portal) -> str:
+    seed = portal.signer.csrf_seed(scope.get("talaia_csrf_cookie"))
     return portal.signer.csrf_token(seed) if seed else ""
 
 
