@@ -51,7 +51,7 @@ def show_cmd(indicator_id: str, lang: str = typer.Option("en", help="en | es")) 
         f"preferred period: {ind.preferred_period}"
     )
     ref = ind.reference
-    c.print(f"SDG {ref.sdg or '-'} {ref.sdg_series or ''}  UN-CTS: {ref.uncts or '-'}")
+    c.print(f"SDG {ref.sdg or '-'} {ref.sdg_series or ''}  UN-CTS / ICCS: {ref.uncts or '-'}")
     n = ind.numerator
     c.print(
         f"numerator: {n.table} ICCS {', '.join(n.iccs) or 'all'}"
