@@ -28,6 +28,7 @@ from importlib import resources
 import yaml
 from rapidfuzz import fuzz, process
 
+from talaia.classification.crosswalk import COLUMNS
 from talaia.classification.iccs import Iccs, fold, load_iccs
 
 MAX_GAP = 2
@@ -197,15 +198,7 @@ def default_assistant() -> Assistant:
 
 
 REVIEW_COLUMNS: tuple[str, ...] = (
-    "national_code",
-    "national_label",
-    "iccs_code",
-    "mapping_type",
-    "condition",
-    "sets",
-    "valid_from",
-    "valid_to",
-    "notes",
+    *COLUMNS,
     "suggested_label",
     "score",
     "reason",

@@ -22,23 +22,12 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
 from talaia.classification.classify import offence_inputs
-from talaia.classification.crosswalk import Crosswalk
+from talaia.classification.crosswalk import COLUMNS, Crosswalk
 from talaia.classification.crosswalk import CrosswalkRow as RowModel
 from talaia.errors import NotFoundError
 from talaia.store.models import CrosswalkRow, CrosswalkVersion
 
-_ROW_FIELDS = (
-    "row_number",
-    "national_code",
-    "national_label",
-    "iccs_code",
-    "mapping_type",
-    "condition",
-    "sets",
-    "valid_from",
-    "valid_to",
-    "notes",
-)
+_ROW_FIELDS = ("row_number", *COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)

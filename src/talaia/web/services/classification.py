@@ -135,8 +135,7 @@ def accept_mapping(
     versions are kept; records already loaded keep the version they were classified with).
     Returns the new version number; recorded in the audit log."""
     from talaia.classification.crosswalk import CrosswalkRow as RowModel
-    from talaia.store.crosswalks import save_version
-    from talaia.store.models import CrosswalkRow, CrosswalkVersion
+    from talaia.store.crosswalks import get_version, save_version
 
     if not principal.can_publish():
         raise PermissionError("crosswalk")
@@ -148,34 +147,10 @@ def accept_mapping(
         ).scalar()
         if cw_code is None:
             raise NotFoundError(f"source {source_code!r} has no crosswalk")
-        latest = conn.execute(
-            select(CrosswalkVersion.id)
-            .where(CrosswalkVersion.crosswalk_code == cw_code)
-            .order_by(CrosswalkVersion.version.desc())
-            .limit(1)
-        ).scalar()
-        fields = (
-            "row_number",
-            "national_code",
-            "national_label",
-            "iccs_code",
-            "mapping_type",
-            "condition",
-            "sets",
-            "valid_from",
-            "valid_to",
-            "notes",
-        )
-        old = (
-            []
-            if latest is None
-            else conn.execute(
-                select(*[getattr(CrosswalkRow, f) for f in fields])
-                .where(CrosswalkRow.version_id == latest)
-                .order_by(CrosswalkRow.row_number)
-            ).all()
-        )
-    rows = [RowModel(**dict(zip(fields, r, strict=True))) for r in old]
+    try:
+        rows = list(get_version(engine, cw_code).crosswalk.rows)
+    except NotFoundError:  # no version yet: the first one starts here
+        rows = []
     if any(r.national_code == national_code and not r.condition for r in rows):
         raise UserInputError(f"{national_code} is already mapped in crosswalk {cw_code}")
     rows.append(
