@@ -1,13 +1,26 @@
-"""Ingestion speed: a police CSV of N rows, end to end into SQLite, vs DuckDB's bare read_csv.
+"""Ingestion speed: the demo generator's police file at N rows, end to end, vs DuckDB's bare read_csv.
 
-Usage: ``python benchmarks/ingest_speed.py [ROWS ...] [--postgres]`` (default 1,000,000;
-``--postgres`` also loads into a throw-away PostgreSQL server). Prints rows/s end
-to end (read → normalize → validate → classify → de-duplicate → write_batch), peak resident
-memory (ru_maxrss of a child process per run), the time of each phase (prepare = Talaia's
-ingestion pipeline; write = the store's ``write_batch``) and the ratio to ``SELECT * FROM
-read_csv(..., all_varchar=true)`` into Arrow of the same file, timed in the same run (the
-physical floor). The file is synthetic, police-like, with the columns of
-tests/ingest/conftest.py (near-duplicate detection on: 50 m, 15 min).
+Usage::
+
+    python benchmarks/ingest_speed.py [ROWS ...] [--postgres] [--refresh] [--synthetic]
+
+(default 1,000,000 rows). For each size the demo country is generated (``talaia.demo.generate``,
+seed 20240101) at the scale and the number of years that give at least N rows of the
+``policia_nacional`` source; its monthly files (``raw/policia_nacional/denuncias_YYYY-MM.csv``:
+25 columns, UTF-8, quoted, with the generator's defects) are concatenated, header once, and cut
+to N data rows: one delivery of N rows. It is ingested with the shipped demo profile into an
+empty store holding the demo's reference data and crosswalks (SQLite; also a throw-away
+PostgreSQL with ``--postgres``): read → normalize → validate → classify → de-duplicate (natural
+key and near duplicates, 50 m / 15 min) → ``write_batch``, and with ``--refresh`` the
+warehouse refresh of the new batch too. ``--synthetic`` uses instead the narrow 9-column
+synthetic police CSV of earlier versions of this script.
+
+Prints, per store: seconds and rows/s end to end, peak resident memory (``ru_maxrss`` of a child
+process per run), the time of each phase (``prepare`` = the ingestion pipeline; ``write`` = the
+store's batch write, overlapping ``prepare`` when it runs in the writer process; ``refresh``)
+and the ratio to ``SELECT * FROM read_csv(..., all_varchar=true)`` into Arrow of the same file,
+the best of three runs timed in the same run (the physical floor). Target: within 5x of the
+bare read; 10M rows under 4 GiB peak.
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ import contextlib
 import functools
 import glob
 import json
+import math
 import multiprocessing as mp
 import os
 import resource
@@ -30,6 +44,40 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+#: policia_nacional rows per year of the demo at scale 1.0 (seed 20240101), a little under
+#: the real figure so that the scale asked for always gives enough rows.
+POLICE_ROWS_PER_YEAR = 36_000
+
+
+def make_demo_csv(path: Path, n: int, work: Path) -> Path:
+    """Generate the demo country with at least ``n`` police rows and write the first ``n`` of
+    them (months in order, header once) to ``path``; returns the demo folder."""
+    from talaia.demo import generate
+
+    years = max(1, math.ceil(n / 1_000_000))
+    scale = n / (years * POLICE_ROWS_PER_YEAR)
+    demo = work / "demo"
+    generate(demo, scale=scale, years=tuple(range(2025 - years, 2025)))
+    files = sorted((demo / "raw" / "policia_nacional").glob("*.csv"))
+    left = n
+    with path.open("wb") as out:
+        for k, f in enumerate(files):
+            with f.open("rb") as fh:
+                header = fh.readline()
+                if k == 0:
+                    out.write(header)
+                for line in fh:
+                    if left == 0:
+                        break
+                    out.write(line if line.endswith(b"\n") else line + b"\n")
+                    left -= 1
+            if left == 0:
+                break
+    if left:
+        raise SystemExit(f"the demo gave {n - left:,} police rows, fewer than {n:,}")
+    shutil.rmtree(demo / "raw")  # the reference data and crosswalks are kept
+    return demo
 
 
 def make_csv(path: Path, n: int, seed: int = 1) -> None:
@@ -114,33 +162,55 @@ def postgres(root: Path):
         )
 
 
-def _run(path: str, tmp: str, q: mp.Queue, url: str | None = None) -> None:
+def _run(
+    path: str, tmp: str, q: mp.Queue, url: str | None, demo: str | None, refresh: bool
+) -> None:
     import os
 
-    os.environ["TALAIA_DATA_DIR"] = tmp
+    data = Path(tempfile.mkdtemp(prefix="data-", dir=tmp))
+    os.environ["TALAIA_DATA_DIR"] = str(data)
     os.environ["TALAIA_SECRET_KEY"] = "bench"
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.ingest.conftest import AREAS, CROSSWALK, PROFILE
-
     from talaia.ingest.service import ingest_file
     from talaia.store.database import get_engine, upgrade
 
-    (Path(tmp) / "areas.geojson").write_text(json.dumps(AREAS))
-    (Path(tmp) / "crosswalk.csv").write_text(CROSSWALK)
-    prof = Path(tmp) / "profile.yaml"
-    prof.write_text(
-        PROFILE.format(
-            delimiter=",", decimal=".", encoding="utf-8", area_method="code", crs="EPSG:4326"
-        ).replace(
-            "near_duplicates: {metres: 100, minutes: 30}",
-            "near_duplicates: {metres: 50, minutes: 15}",
-        )
-    )
-    engine = get_engine(url or f"sqlite:///{tmp}/b.sqlite")
+    engine = get_engine(url or f"sqlite:///{data}/store.sqlite")
     upgrade(engine)
+    if demo is not None:
+        from talaia.ingest.demo import save_demo_crosswalks
+        from talaia.store.canonical import load_reference
+
+        load_reference(engine, demo)
+        save_demo_crosswalks(engine, demo, "bench")
+        source, prof = "policia_nacional", None
+    else:
+        from tests.ingest.conftest import AREAS, CROSSWALK, PROFILE
+
+        (data / "areas.geojson").write_text(json.dumps(AREAS))
+        (data / "crosswalk.csv").write_text(CROSSWALK)
+        prof = data / "profile.yaml"
+        prof.write_text(
+            PROFILE.format(
+                delimiter=",", decimal=".", encoding="utf-8", area_method="code", crs="EPSG:4326"
+            ).replace(
+                "near_duplicates: {metres: 100, minutes: 30}",
+                "near_duplicates: {metres: 50, minutes: 15}",
+            )
+        )
+        source = "test_police"
+    if refresh:
+        from talaia.warehouse import rebuild
+
+        rebuild(engine)  # an empty warehouse, so that the refresh is incremental
     t = time.perf_counter()
     r = ingest_file(
-        engine, path, "test_police", prof, "bench", period="2024-03", refresh_warehouse=False
+        engine,
+        path,
+        source,
+        prof,
+        "bench",
+        period=None if demo else "2024-03",
+        refresh_warehouse=refresh,
     )
     el = time.perf_counter() - t
     q.put(
@@ -148,24 +218,33 @@ def _run(path: str, tmp: str, q: mp.Queue, url: str | None = None) -> None:
             el,
             r.rows_read,
             r.rows_accepted,
+            r.rows_quarantined,
+            r.rows_duplicate,
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             r.timings,
         )
     )
+    engine.dispose()
 
 
 def bare(path: str) -> float:
+    """Best of three: DuckDB reading the whole file as text into one Arrow table."""
     import duckdb
 
-    t = time.perf_counter()
-    duckdb.sql(f"SELECT * FROM read_csv('{path}', all_varchar=true, header=true)").to_arrow_table()
-    return time.perf_counter() - t
+    best = math.inf
+    for _ in range(3):
+        t = time.perf_counter()
+        duckdb.sql(
+            f"SELECT * FROM read_csv('{path}', all_varchar=true, header=true)"
+        ).to_arrow_table()
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
-def _measure(path: Path, tmp: str, url: str | None) -> tuple:
+def _measure(path: Path, tmp: str, url: str | None, demo: str | None, refresh: bool) -> tuple:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_run, args=(str(path), tmp, q, url))
+    p = ctx.Process(target=_run, args=(str(path), tmp, q, url, demo, refresh))
     p.start()
     res = q.get()
     p.join()
@@ -176,14 +255,24 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     sizes = [int(a) for a in args] or [1_000_000]
     with_pg = "--postgres" in sys.argv
+    refresh = "--refresh" in sys.argv
+    synthetic = "--synthetic" in sys.argv
     for n in sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"police_{n}.csv"
-            make_csv(path, n)
+        with tempfile.TemporaryDirectory(prefix="talaia-bench-") as tmp:
+            path = Path(tmp) / f"denuncias_{n}.csv"
+            t = time.perf_counter()
+            demo = None
+            if synthetic:
+                make_csv(path, n)
+            else:
+                demo = str(make_demo_csv(path, n, Path(tmp)))
+            made = time.perf_counter() - t
             b = bare(str(path))
+            kind = "synthetic police CSV" if synthetic else "demo policia_nacional CSV"
             print(
-                f"rows={n:,} file={path.stat().st_size / 2**20:.0f} MiB  bare read_csv "
-                f"{b:.2f}s ({n / b:,.0f} rows/s)"
+                f"rows={n:,} {kind} {path.stat().st_size / 2**20:,.0f} MiB (made in "
+                f"{made:.0f}s)  bare read_csv {b:.2f}s ({n / b:,.0f} rows/s)",
+                flush=True,
             )
             backends = [("SQLite", None)]
             stack = contextlib.ExitStack()
@@ -193,11 +282,15 @@ def main() -> None:
                 backends.append(("PostgreSQL", stack.enter_context(postgres(pg_root))))
             with stack:
                 for name, url in backends:
-                    el, read, acc, rss, timings = _measure(path, tmp, url)
+                    el, read, acc, quar, dup, rss, timings = _measure(
+                        path, tmp, url, demo, refresh
+                    )
                     print(
-                        f"  {name:<10} end to end {el:.2f}s ({read / el:,.0f} rows/s, "
-                        f"accepted {acc:,})  peak RSS {rss / 2**20:.2f} GiB  "
-                        f"ratio {el / b:.1f}x  phases {timings}"
+                        f"  {name:<10} end to end {el:.2f}s ({read / el:,.0f} rows/s; read "
+                        f"{read:,}, accepted {acc:,}, quarantined {quar:,}, duplicates {dup:,})"
+                        f"  peak RSS {rss / 2**20:.2f} GiB  ratio {el / b:.1f}x  "
+                        f"target 5x  phases {timings}",
+                        flush=True,
                     )
 
 

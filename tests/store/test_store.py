@@ -367,3 +367,48 @@ def test_concurrent_batches_get_disjoint_ids(store_engine, handmade_out):
         ).all()
     # every batch's offences point to incidents of the same batch: id ranges never interleave
     assert [tuple(r) for r in per_batch] == [(b, 4, 4) for b in range(1, 9)]
+
+
+def _record_indexes(engine) -> dict[str, set[tuple[str, tuple[str, ...], bool]]]:
+    from sqlalchemy import inspect
+
+    insp = inspect(engine)
+    out = {}
+    for t in ("incident", "offence", "victim", "perpetrator", "custody"):
+        idx = {(i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(t)}
+        # a unique constraint is reported as a constraint (PostgreSQL) or an index (SQLite)
+        idx |= {
+            (u["name"], tuple(u["column_names"]), True) for u in insp.get_unique_constraints(t)
+        }
+        out[t] = {i for i in idx if not i[0].startswith("sqlite_autoindex")}
+    return out
+
+
+def test_lean_record_indexes_migrate_both_ways(store_url):
+    """0004 leaves one index per record table (by batch; unique with the external id for
+    incidents and custody) and its downgrade restores the 0003 indexes, data kept."""
+    from alembic import command
+
+    from talaia.store.database import _alembic_config
+
+    engine = get_engine(store_url)
+    upgrade(engine)
+    lean = {
+        "incident": {("ux_incident_batch_id_external_id", ("batch_id", "external_id"), True)},
+        "offence": {("ix_offence_batch_id", ("batch_id",), False)},
+        "victim": {("ix_victim_batch_id", ("batch_id",), False)},
+        "perpetrator": {("ix_perpetrator_batch_id", ("batch_id",), False)},
+        "custody": {("ux_custody_batch_id_external_id", ("batch_id", "external_id"), True)},
+    }
+    assert _record_indexes(engine) == lean
+    cfg = _alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    old = _record_indexes(engine)
+    assert ("ix_offence_iccs_code", ("iccs_code",), False) in old["offence"]
+    assert ("ix_perpetrator_person_key", ("person_key",), False) in old["perpetrator"]
+    assert {i[1] for i in old["incident"] if i[2]} == {("source_code", "external_id", "batch_id")}
+    upgrade(engine)
+    assert _record_indexes(engine) == lean
+    engine.dispose()

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -169,8 +169,52 @@ def _timestamp(expr: str, spec: FieldSpec) -> tuple[str, str]:
     return ts, f"COALESCE({has_time}, false)"
 
 
-def parse_sql(profile: SourceProfile, columns: list[str]) -> str:
-    """The step-1 ``SELECT`` over the registered chunk table ``chunk``."""
+#: Above this many distinct texts in a chunk, a value-mapped column is folded in SQL row by row.
+EXACT_MAP_LIMIT = 2_000
+
+_NULL_TOKEN = "\u241f"  # a value map's "known, maps to nothing" inside the SQL CASE
+
+
+def distinct_texts(chunk: pa.Table, profile: SourceProfile) -> dict[str, list[str]]:
+    """The distinct texts of each value-mapped column of a chunk (at most
+    :data:`EXACT_MAP_LIMIT`; a column with more is left out), for :func:`parse_sql`."""
+    out: dict[str, list[str]] = {}
+    for name, spec in profile.fields.items():
+        if spec.column is None or spec.column not in chunk.column_names:
+            continue
+        if spec.column in out or _value_map(name, spec) is None:
+            continue
+        typ = _field_type(name)
+        if typ in (pa.timestamp("s"), pa.float64(), pa.int16(), pa.int32()):
+            continue
+        uniq = pc.drop_null(pc.unique(chunk[spec.column].cast(pa.string())))
+        if len(uniq) <= EXACT_MAP_LIMIT:
+            out[spec.column] = uniq.to_pylist()
+    return out
+
+
+def _exact_case(column: str, texts: list[str], vmap: dict[str, str | None]) -> str:
+    """``CASE column WHEN text THEN token ...`` over the exact texts of a chunk, each folded
+    in Python (:func:`talaia.ingest.areas.fold`) and looked up in the value map; NULL for a
+    text that is not in the map, :data:`_NULL_TOKEN` for one that maps to nothing."""
+    cases = []
+    for text in texts:
+        key = fold(text)
+        if key and key in vmap:
+            tok = vmap[key]
+            cases.append(f"WHEN {lit(text)} THEN {lit(_NULL_TOKEN if tok is None else tok)}")
+    return f"CASE {q(column)} {' '.join(cases)} END" if cases else "CAST(NULL AS VARCHAR)"
+
+
+def parse_sql(
+    profile: SourceProfile, columns: list[str], texts: dict[str, list[str]] | None = None
+) -> str:
+    """The step-1 ``SELECT`` over the registered chunk table ``chunk``.
+
+    ``texts``: the distinct texts of value-mapped columns in this chunk
+    (:func:`distinct_texts`); such a column is mapped with a ``CASE`` on its exact texts
+    (folded once per distinct text, in Python) instead of folding every row in SQL.
+    """
     sel = ["chunk.*"]
     precision_from = None
     for name, spec in profile.fields.items():
@@ -206,6 +250,12 @@ def parse_sql(profile: SourceProfile, columns: list[str]) -> str:
             d = _number(raw, profile)
             val = f"CASE WHEN {d} = floor({d}) AND abs({d}) < 32768 THEN CAST({d} AS SMALLINT) END"
             ok = f"({raw} IS NULL OR {val} IS NOT NULL)"
+        elif vmap is not None and texts is not None and spec.column in texts:
+            case = _exact_case(spec.column, texts[spec.column], vmap)
+            val = f"NULLIF({case}, {lit(_NULL_TOKEN)})"
+            if typ == pa.bool_():
+                val = f"CAST({val} AS BOOLEAN)"
+            ok = f"({raw} IS NULL OR ({case}) IS NOT NULL)"
         elif vmap is not None:
             keys = ", ".join(lit(k) for k in vmap)
             cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in vmap.items())
@@ -230,19 +280,31 @@ def parse_sql(profile: SourceProfile, columns: list[str]) -> str:
 
 
 def hmac_hex(values: pa.ChunkedArray | pa.Array, secret: bytes) -> pa.Array:
-    """HMAC-SHA256 (hex) of each value under ``secret``; nulls stay null.
+    """HMAC-SHA256 (RFC 2104; hex) of each value's UTF-8 bytes under ``secret``; nulls stay null.
 
-    The keyed hash is computed once per distinct value (``pyarrow.compute.unique``) and spread
-    back with ``index_in`` + ``take``.
+    Computed in DuckDB, vectorized and on every core: ``sha256((K ^ opad) || sha256((K ^ ipad)
+    || m))`` with the key padded (or first hashed, when longer than the 64-byte block) as RFC
+    2104 says; once per distinct value (``pyarrow.compute.unique``), spread back with
+    ``index_in`` + ``take``. Equal to Python's ``hmac.digest(secret, m, "sha256").hex()``
+    (tested with hypothesis).
     """
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     arr = arr.cast(pa.string())
     uniq = pc.drop_null(pc.unique(arr))
-    digests = pa.array(
-        [hmac.new(secret, v.encode(), hashlib.sha256).hexdigest() for v in uniq.to_pylist()],
-        pa.string(),
-    )
-    return pc.take(digests, pc.index_in(arr, value_set=uniq))
+    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
+    key = key.ljust(64, b"\0")
+    ipad = bytes(b ^ 0x36 for b in key).hex()
+    opad = bytes(b ^ 0x5C for b in key).hex()
+    con = duckdb.connect()
+    try:
+        con.register("u", pa.table({"v": uniq}))
+        digests = con.sql(
+            f"SELECT sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || encode(v)))) "
+            "AS h FROM u"
+        ).to_arrow_table()["h"]
+    finally:
+        con.close()
+    return pc.take(digests.combine_chunks().cast(pa.string()), pc.index_in(arr, value_set=uniq))
 
 
 def locate_and_pseudonymize(
@@ -293,104 +355,125 @@ _PARSE_RULE = {
 
 
 def validate_sql(profile: SourceProfile, ctx: ChunkContext, area_join: str) -> str:
-    """The step-3 ``SELECT`` over ``parsed`` (step 1+2 output) giving ``reasons`` per row."""
-    rules: list[str] = []
+    """The step-3 ``SELECT`` over ``parsed`` (step 1+2 output) giving ``reasons`` per row.
+
+    Each rule is a condition and a reason struct. The reasons list is built only for rows where
+    some condition holds (one ``OR`` of the conditions); other rows get an empty list.
+    """
+    rules: list[tuple[str, str]] = []  # (condition, reason struct)
     area_col = profile.area.column
     for name, spec in profile.fields.items():
         typ = _field_type(name)
         v, r = q("v:" + name), q("r:" + name)
         col = spec.column
         rule = _PARSE_RULE.get(typ, "value_not_in_map")
-        rules.append(f"CASE WHEN NOT {q('ok:' + name)} THEN {_reason(name, col, r, rule)} END")
+        rules.append((f"NOT {q('ok:' + name)}", _reason(name, col, r, rule)))
         table, _, c = name.partition(".")
         required = spec.required or not TABLES[table].field(c).nullable
         if required:
-            rules.append(f"CASE WHEN {r} IS NULL THEN {_reason(name, col, 'NULL', 'required')} END")
-        elif spec.values and not spec.required:
-            pass
+            rules.append((f"{r} IS NULL", _reason(name, col, "NULL", "required")))
         if c == "age":
-            rules.append(
-                f"CASE WHEN {v} NOT BETWEEN 0 AND 120 THEN "
-                f"{_reason(name, col, r, 'age_out_of_range')} END"
-            )
+            rules.append((f"{v} NOT BETWEEN 0 AND 120", _reason(name, col, r, "age_out_of_range")))
         if typ == pa.timestamp("s") and c != "released_at":
             rules.append(
-                f"CASE WHEN {v} > TIMESTAMP '{ctx.now:%Y-%m-%d %H:%M:%S}' THEN "
-                f"{_reason(name, col, r, 'date_in_future')} END"
+                (
+                    f"{v} > TIMESTAMP '{ctx.now:%Y-%m-%d %H:%M:%S}'",
+                    _reason(name, col, r, "date_in_future"),
+                )
             )
             if ctx.period and c in ("occurred_from", "admitted_at"):
                 a, b = ctx.period
                 rules.append(
-                    f"CASE WHEN {v} < DATE '{a}' OR {v} >= DATE '{b}' + INTERVAL 1 DAY THEN "
-                    f"{_reason(name, col, r, 'date_outside_period')} END"
+                    (
+                        f"{v} < DATE '{a}' OR {v} >= DATE '{b}' + INTERVAL 1 DAY",
+                        _reason(name, col, r, "date_outside_period"),
+                    )
                 )
     if "incident.occurred_to" in profile.fields:
         a, b = q("v:incident.occurred_from"), q("v:incident.occurred_to")
-        rules.append(
-            f"CASE WHEN {b} < {a} THEN "
-            f"{_reason('incident.occurred_to', None, b, 'range_reversed')} END"
-        )
+        rules.append((f"{b} < {a}", _reason("incident.occurred_to", None, b, "range_reversed")))
     lon, lat = q("v:incident.lon"), q("v:incident.lat")
     has_pt = "incident.lon" in profile.fields and "incident.lat" in profile.fields
     if has_pt:
         pair = f"concat_ws(' ', {q('r:incident.lon')}, {q('r:incident.lat')})"
         rules.append(
-            f"CASE WHEN ({lon} IS NULL) <> ({lat} IS NULL) THEN "
-            f"{_reason('incident.lon', None, pair, 'coordinates_incomplete')} END"
+            (
+                f"({lon} IS NULL) <> ({lat} IS NULL)",
+                _reason("incident.lon", None, pair, "coordinates_incomplete"),
+            )
         )
         if ctx.bounds:
             x0, y0, x1, y1 = ctx.bounds
             inside = f"({lon} BETWEEN {x0} AND {x1} AND {lat} BETWEEN {y0} AND {y1})"
             swapped = f"({lat} BETWEEN {x0} AND {x1} AND {lon} BETWEEN {y0} AND {y1})"
             rules.append(
-                f"CASE WHEN {lon} IS NOT NULL AND {lat} IS NOT NULL AND NOT {inside} THEN "
-                f"CASE WHEN {swapped} THEN "
-                f"{_reason('incident.lon', None, pair, 'coordinates_swapped')} ELSE "
-                f"{_reason('incident.lon', None, pair, 'coordinates_outside_country')} END END"
+                (
+                    f"{lon} IS NOT NULL AND {lat} IS NOT NULL AND NOT {inside}",
+                    f"CASE WHEN {swapped} THEN "
+                    f"{_reason('incident.lon', None, pair, 'coordinates_swapped')} ELSE "
+                    f"{_reason('incident.lon', None, pair, 'coordinates_outside_country')} END",
+                )
             )
     # area
     area_field = "custody.area_code" if profile.record == "custody" else "incident.area_code"
     if profile.area.method == "point":
         pair = f"concat_ws(' ', {q('r:incident.lon')}, {q('r:incident.lat')})" if has_pt else "NULL"
         rules.append(
-            f"CASE WHEN {q('v:area')} IS NULL AND {lon} IS NOT NULL THEN "
-            f"{_reason(area_field, None, pair, 'area_not_found')} END"
+            (
+                f"{q('v:area')} IS NULL AND {lon} IS NOT NULL",
+                _reason(area_field, None, pair, "area_not_found"),
+            )
         )
         rules.append(
-            f"CASE WHEN {lon} IS NULL OR {lat} IS NULL THEN "
-            f"{_reason(area_field, None, 'NULL', 'required')} END"
+            (f"{lon} IS NULL OR {lat} IS NULL", _reason(area_field, None, "NULL", "required"))
         )
     else:
         raw = f"NULLIF(trim({q(area_col)}), '')"
+        rules.append((f"{raw} IS NULL", _reason(area_field, area_col, "NULL", "required")))
         rules.append(
-            f"CASE WHEN {raw} IS NULL THEN {_reason(area_field, area_col, 'NULL', 'required')} END"
+            (
+                f"{raw} IS NOT NULL AND a.n IS NULL",
+                _reason(area_field, area_col, raw, "area_unknown"),
+            )
         )
-        rules.append(
-            f"CASE WHEN {raw} IS NOT NULL AND a.n IS NULL THEN "
-            f"{_reason(area_field, area_col, raw, 'area_unknown')} END"
-        )
-        rules.append(
-            f"CASE WHEN a.n > 1 THEN {_reason(area_field, area_col, raw, 'area_ambiguous')} END"
-        )
+        rules.append(("a.n > 1", _reason(area_field, area_col, raw, "area_ambiguous")))
     code_field = "custody.national_code" if profile.record == "custody" else "offence.national_code"
     if ctx.national_codes is not None and code_field in profile.fields:
         codes = ", ".join(lit(c) for c in ctx.national_codes) or "NULL"
         v = q("v:" + code_field)
         rules.append(
-            f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN ({codes}) THEN "
-            f"{_reason(code_field, profile.fields[code_field].column, v, 'code_unmapped')}"
-            " END"
+            (
+                f"{v} IS NOT NULL AND {v} NOT IN ({codes})",
+                _reason(code_field, profile.fields[code_field].column, v, "code_unmapped"),
+            )
         )
     if code_field in profile.fields:
         v = q("v:" + code_field)
         col = lit(profile.fields[code_field].column)
         rules.append(
-            f"CASE WHEN {q('c:reason')} IS NOT NULL AND {v} IS NOT NULL THEN "
-            f"{{'field': {lit(code_field)}, 'column': {col}, 'value': "
-            f"CAST({v} AS VARCHAR), 'rule': {q('c:reason')}}} END"
+            (
+                f"{q('c:reason')} IS NOT NULL AND {v} IS NOT NULL",
+                f"{{'field': {lit(code_field)}, 'column': {col}, 'value': "
+                f"CAST({v} AS VARCHAR), 'rule': {q('c:reason')}}}",
+            )
         )
-    reasons = f"list_filter([{', '.join(rules)}], lambda x: x IS NOT NULL)"
-    return f"SELECT p.*, {area_join}, {reasons} AS reasons FROM parsed p {_area_from(profile)}"
+    cases = ", ".join(f"CASE WHEN {cond} THEN {reason} END" for cond, reason in rules)
+    any_rule = " OR ".join(f"({cond})" for cond, _ in rules)
+    reasons = (
+        f"CASE WHEN {any_rule} THEN list_filter([{cases}], lambda x: x IS NOT NULL) "
+        f"ELSE CAST([] AS {_REASON_TYPE}[]) END"
+    )
+    # the step-1 helper columns (raw text, parse flags) stay behind: nothing downstream reads them
+    helpers = [q(f"{pre}{name}") for name in profile.fields for pre in ("r:", "ok:")]
+    helpers += [q("t:" + name) for name in profile.fields if _field_type(name) == pa.timestamp("s")]
+    return (
+        f"SELECT p.* EXCLUDE ({', '.join(helpers)}), {area_join}, {reasons} AS reasons "
+        f"FROM parsed p {_area_from(profile)}"
+    )
+
+
+#: The SQL type of one reason (see :func:`_reason`).
+_REASON_TYPE = 'STRUCT("field" VARCHAR, "column" VARCHAR, "value" VARCHAR, "rule" VARCHAR)'
 
 
 def _area_from(profile: SourceProfile) -> str:
@@ -432,18 +515,25 @@ def normalize_chunk(
     parse: str,
     validate: str,
     classify: Callable[[pa.Table], pa.Table] | None = None,
+    times: Any = None,
 ) -> pa.Table:
     """Run steps 1-3 on one chunk; returns the chunk's columns plus ``v:``/``r:`` values,
-    ``area`` and ``reasons`` (list of structs, empty when the row is valid)."""
+    ``area`` and ``reasons`` (list of structs, empty when the row is valid). ``times``: an
+    optional :class:`talaia.ingest.pipeline.PhaseTimes` (``lap(phase)`` after each step)."""
+    lap = times.lap if times is not None else (lambda _phase: None)
     con.register("chunk", chunk)
     parsed = con.sql(parse).to_arrow_table()
     con.unregister("chunk")
+    lap("parse")
     parsed = locate_and_pseudonymize(parsed, profile, areas, ctx.secret)
+    lap("locate")
     if classify is not None:
         parsed = classify(parsed)
+    lap("classify")
     if "c:reason" not in parsed.column_names:
         parsed = parsed.append_column("c:reason", pa.nulls(parsed.num_rows, pa.string()))
     con.register("parsed", parsed)
     out = con.sql(validate).to_arrow_table()
     con.unregister("parsed")
+    lap("validate")
     return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from talaia.ingest.areas import AreaLookup
 from talaia.ingest.normalize import (
     ChunkContext,
     area_select,
+    distinct_texts,
     normalize_chunk,
     parse_sql,
     q,
@@ -47,6 +49,19 @@ from talaia.ingest.readers import FileReader
 from talaia.records.schema import TABLES, conform
 
 Progress = Callable[[int, int], None]  # (rows done, bytes done)
+
+
+class PhaseTimes(dict):  # type: ignore[type-arg]
+    """Seconds spent per phase of :func:`prepare` (summed over chunks), for benchmarks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._t = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self[phase] = round(self.get(phase, 0.0) + now - self._t, 3)
+        self._t = now
 
 
 @dataclass(frozen=True)
@@ -89,11 +104,16 @@ class PreparedBatch:
             yield self.tables
             return
         for files in self.part_files:
-            part = {}
-            for name, path in files.items():
-                with pa.memory_map(str(path)) as src:
-                    part[name] = pa.ipc.open_file(src).read_all()
-            yield part
+            yield read_part(files)
+
+
+def read_part(files: Mapping[str, Path]) -> dict[str, pa.Table]:
+    """One spilled part (see ``spill_dir`` of :func:`prepare`): its canonical tables."""
+    part = {}
+    for name, path in files.items():
+        with pa.memory_map(str(path)) as src:
+            part[name] = pa.ipc.open_file(src).read_all()
+    return part
 
 
 def file_sha256(path: Path) -> str:
@@ -159,6 +179,8 @@ def prepare(
     progress: Progress | None = None,
     chunk_rows: int = 250_000,
     spill_dir: Path | None = None,
+    on_part: Callable[[Mapping[str, Path]], None] | None = None,
+    file_hash: str | None = None,
 ) -> PreparedBatch:
     """Read, normalize, validate, classify and de-duplicate one delivered file.
 
@@ -191,6 +213,12 @@ def prepare(
         (``PreparedBatch.part_files``, read back one at a time by ``PreparedBatch.parts``;
         ``tables`` is then empty) and DuckDB spills there, so that memory stays bounded by
         the chunk size, not the file size. ``None``: everything is kept in memory.
+    on_part
+        With ``spill_dir``: called with each spilled part's files as soon as they are written
+        (:func:`read_part` reads them), so that a consumer can load the first parts while the
+        rest of the file is prepared. An exception it raises stops the preparation.
+    file_hash
+        The file's SHA-256 when the caller already has it (else it is computed).
 
     Raises
     ------
@@ -207,7 +235,9 @@ def prepare(
         national_codes=None,
         secret=secret,
     )
-    fhash = file_sha256(path)
+    times = PhaseTimes()
+    fhash = file_hash or file_sha256(path)
+    times.lap("hash")
     config = {"memory_limit": "1GB", "preserve_insertion_order": True}
     if spill_dir is not None:
         config["temp_directory"] = str(Path(spill_dir) / "duckdb")
@@ -252,6 +282,7 @@ def prepare(
     parse = validate = ""
     with reader:
         for chunk in reader.batches():
+            times.lap("read")
             if not columns:
                 columns = list(reader.columns)
                 missing = sorted(profile.required_columns() - set(columns))
@@ -262,10 +293,10 @@ def prepare(
                         f"obligatorias: {', '.join(missing)}; header read{delim}: "
                         f"{columns[:12]}"
                     )
-                parse = parse_sql(profile, columns)
                 validate = validate_sql(profile, ctx, area_select(profile))
             if patches:
                 chunk = _apply_patches(chunk, patches)
+            parse = parse_sql(profile, columns, distinct_texts(chunk, profile))
             rows_read += chunk.num_rows
             out = normalize_chunk(
                 con,
@@ -276,6 +307,7 @@ def prepare(
                 parse,
                 validate,
                 classify=lambda t: _classify(t, profile, crosswalk),
+                times=times,
             )
             con.register("norm", out)
             raw_cols = [c for c in columns if c not in pii]
@@ -290,64 +322,85 @@ def prepare(
                     "FROM norm WHERE len(reasons) > 0"
                 ).to_arrow_table()
             )
+            times.lap("quarantine")
             # external ids: delivered, or derived from the row's content + its occurrence
+            keep_extra = ("__row", "__area")
             keep = ", ".join(
-                q(c)
-                for c in out.column_names
-                if c.startswith(("v:", "c:")) or c in ("__row", "__area")
+                q(c) for c in out.column_names if c.startswith(("v:", "c:")) or c in keep_extra
             )
             if ext_field in profile.fields:
-                ext = q("v:" + ext_field)
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE good AS SELECT {keep}, {ext} AS __ext "
-                    "FROM norm WHERE len(reasons) = 0"
-                )
+                ok = pc.equal(pc.list_value_length(out["reasons"]), 0)
+                good = out.select(
+                    [c for c in out.column_names if c.startswith(("v:", "c:")) or c in keep_extra]
+                ).filter(ok)
+                good = good.append_column("__ext", good["v:" + ext_field])
             else:
                 used = sorted(profile.columns_used() - pii) or ["__row"]
                 h = f"md5(concat_ws(chr(31), {', '.join(q(c) for c in used)}))"
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE good AS SELECT g.*, left(g.__h, 16) || '-' || "
-                    "(g.__n + COALESCE(c.n, 0)) AS __ext FROM (SELECT *, "
-                    f"{h} AS __h, row_number() OVER (PARTITION BY {h} ORDER BY __row) AS __n "
-                    "FROM (SELECT * FROM norm WHERE len(reasons) = 0)) g "
+                good = con.sql(
+                    f"SELECT g.* EXCLUDE (__h, __n), left(g.__h, 16) || '-' || "
+                    "(g.__n + COALESCE(c.n, 0)) AS __ext, g.__h FROM (SELECT "
+                    f"{keep}, {h} AS __h, row_number() OVER (PARTITION BY {h} ORDER BY __row) "
+                    "AS __n FROM norm WHERE len(reasons) = 0) g "
                     "LEFT JOIN idcount c ON c.h = g.__h"
-                )
+                ).to_arrow_table()
+                con.register("good", good)
                 con.execute("INSERT INTO idcount SELECT __h, count(*) FROM good GROUP BY __h")
+                con.unregister("good")
                 con.execute(
                     "CREATE OR REPLACE TEMP TABLE idc2 AS SELECT h, sum(n) AS n "
                     "FROM idcount GROUP BY h"
                 )
                 con.execute("DELETE FROM idcount; INSERT INTO idcount SELECT * FROM idc2")
+                good = good.drop_columns(["__h"])
             con.unregister("norm")
+            rows_np = good["__row"].to_numpy()
+            if len(rows_np) > 1 and bool((np.diff(rows_np) < 0).any()):
+                good = good.sort_by("__row")
+            # natural-key duplicates: only keys met twice in the chunk or met before are
+            # ranked (a narrow table of row, key and external id; no window over every row)
+            con.register("good", good)
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE keyed AS SELECT g.*, "
-                "row_number() OVER w AS __kn, min(g.__row) OVER w AS __first, "
-                "s.k IS NOT NULL AS __seen, s.row AS __srow, s.batch_id AS __sbatch FROM "
-                f"(SELECT *, {_key_expr(profile)} AS __k FROM good) g "
-                "LEFT JOIN seen s ON s.k = g.__k WINDOW w AS (PARTITION BY g.__k ORDER BY g.__row)"
+                "CREATE OR REPLACE TEMP TABLE kk AS SELECT __row, __ext, "
+                f"{_key_expr(profile)} AS __k FROM good"
             )
-            dups.append(
-                con.sql(
-                    "SELECT __row AS row_number, __ext AS external_id, "
-                    "CASE WHEN __seen THEN __srow ELSE __first END AS first_row, "
-                    "__sbatch AS earlier_batch FROM keyed WHERE __kn > 1 OR __seen"
-                ).to_arrow_table()
-            )
-            new = con.sql(
-                "SELECT * EXCLUDE (__k, __kn, __first, __seen, __srow, __sbatch) FROM keyed "
-                "WHERE __kn = 1 AND NOT __seen ORDER BY __row"
+            con.unregister("good")
+            dup = con.sql(
+                "WITH d AS (SELECT __k FROM kk GROUP BY __k HAVING count(*) > 1 UNION "
+                "SELECT k FROM seen WHERE k IN (SELECT __k FROM kk)), "
+                "c AS (SELECT __row, __ext, __k, row_number() OVER w AS kn, "
+                "min(__row) OVER w AS first FROM kk WHERE __k IN (SELECT __k FROM d) "
+                "WINDOW w AS (PARTITION BY __k ORDER BY __row)) "
+                "SELECT c.__row AS row_number, c.__ext AS external_id, "
+                "CASE WHEN s.k IS NOT NULL THEN s.row ELSE c.first END AS first_row, "
+                "s.batch_id AS earlier_batch FROM c LEFT JOIN seen s ON s.k = c.__k "
+                "WHERE c.kn > 1 OR s.k IS NOT NULL ORDER BY c.__row"
             ).to_arrow_table()
-            con.execute(
-                "INSERT INTO seen SELECT __k, __row, NULL FROM keyed WHERE __kn = 1 AND NOT __seen"
-            )
+            dups.append(dup)
+            if dup.num_rows:
+                is_dup = pc.is_in(good["__row"], value_set=dup["row_number"])
+                new = good.filter(pc.invert(is_dup))
+                con.register("dup", dup)
+                con.execute(
+                    "INSERT INTO seen SELECT __k, __row, NULL FROM kk "
+                    "WHERE __row NOT IN (SELECT row_number FROM dup)"
+                )
+                con.unregister("dup")
+            else:
+                new = good
+                con.execute("INSERT INTO seen SELECT __k, __row, NULL FROM kk")
+            times.lap("dedupe")
             if spill_dir is None:
                 accepted.append(_canonical_flat(new, profile))
             else:
                 part = _split_tables(_canonical_flat(new, profile), profile)
                 spilled.append(_spill(Path(spill_dir), len(spilled), part, table_rows))
+                if on_part is not None:
+                    on_part(spilled[-1])
                 span = _infer_period(part, profile)
                 if span is not None:
                     spans.append(span)
+            times.lap("split")
             if profile.near_duplicates:
                 cand = _near_candidates(new, profile)
                 if cand is not None:
@@ -357,6 +410,7 @@ def prepare(
                 nd_path = Path(spill_dir) / f"near-{len(spilled):05d}.parquet"
                 pq.write_table(near_rows.pop(), nd_path)
                 near_files.append(nd_path)
+            times.lap("near")
             if progress:
                 progress(rows_read, 0)
         if not columns:
@@ -399,8 +453,10 @@ def prepare(
             f"{path.name}: rows read {rows_read} != accepted {n_acc} + quarantined {n_q} + "
             f"duplicates {n_d}"
         )
+    times.lap("finish")
     near = _near_duplicates(con, near_files or near_rows, profile, renumber)
     con.close()
+    times.lap("near")
     tables = _split_tables(flat, profile)
     if spill_dir is not None:
         tables = {}
@@ -432,6 +488,7 @@ def prepare(
         profile_hash=profile.profile_hash,
         part_files=tuple(spilled),
         table_rows=table_rows,
+        extra={"timings": dict(times)},
     )
 
 

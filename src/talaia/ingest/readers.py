@@ -9,7 +9,9 @@ are returned by :meth:`FileReader.rejects` with their raw text and the reason, s
 quarantined rather than lost.
 
 Methods: CSV through DuckDB's ``read_csv`` (``all_varchar``, explicit dialect, rejects stored,
-streamed with ``to_arrow_reader``); files that are not UTF-8 are transcoded to UTF-8 in 16 MiB
+streamed with ``to_arrow_reader`` in chunks of at most ``chunk_rows`` rows and about
+:data:`CHUNK_BYTES` bytes of the file, the row length estimated from its first MiB);
+files that are not UTF-8 are transcoded to UTF-8 in 16 MiB
 blocks first. XLSX through openpyxl's read-only streaming mode. Parquet with
 ``pyarrow.parquet.ParquetFile.iter_batches``; JSON and JSON lines with DuckDB ``read_json``;
 GeoJSON and GeoPackage (point geometries give ``__x``/``__y``) through the standard library and
@@ -36,6 +38,11 @@ import pyarrow.parquet as pq
 from talaia.errors import DataError
 
 CHUNK_ROWS = 250_000
+#: Target size of one CSV chunk in bytes of the file: a file of long rows (free-text narratives)
+#: is read in fewer rows per chunk, so that memory is bounded by bytes, not by rows.
+CHUNK_BYTES = 64 << 20
+#: Memory limit of the reader's own DuckDB connection.
+READER_MEMORY = "512MB"
 _SAMPLE = 1 << 20
 _BLOCK = 16 << 20
 _UTF8_MULTI = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
@@ -186,7 +193,7 @@ class FileReader:
                     f"{self.path.name}: byte offset {exc.start}: not valid {enc} / "
                     f"no es {enc} válido"
                 ) from None
-        con = duckdb.connect()
+        con = duckdb.connect(config={"memory_limit": READER_MEMORY})
         opts = {
             "all_varchar": True,
             "header": True,
@@ -206,7 +213,9 @@ class FileReader:
         sql = f"SELECT * FROM read_csv($1, {arglist})"
         params = [str(path), *opts.values()]
         try:
-            reader = con.sql(sql, params=params).to_arrow_reader(self.chunk_rows)
+            reader = con.sql(sql, params=params).to_arrow_reader(
+                _csv_chunk_rows(path, self.chunk_rows)
+            )
         except duckdb.Error as exc:
             raise DataError(
                 f"{self.path.name}: cannot read as CSV / no se puede leer como CSV: "
@@ -460,3 +469,12 @@ def _as_text(tbl: pa.Table) -> pa.Table:
         else:
             out.append(col.cast(pa.string()))
     return pa.Table.from_arrays(out, names=tbl.column_names)
+
+
+def _csv_chunk_rows(path: Path, chunk_rows: int) -> int:
+    """Rows per chunk: ``chunk_rows``, fewer when the file's rows are long (about
+    :data:`CHUNK_BYTES` of the file per chunk; the mean row length from the first MiB)."""
+    with path.open("rb") as fh:
+        sample = fh.read(_SAMPLE)
+    per_row = max(len(sample), 1) / max(sample.count(b"\n"), 1)
+    return max(1, min(chunk_rows, int(CHUNK_BYTES / per_row)))

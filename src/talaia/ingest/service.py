@@ -13,11 +13,15 @@ refresh (when the warehouse is available). The delivered file is archived under
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import queue
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +30,14 @@ from sqlalchemy import Date, Engine, bindparam, text
 
 from talaia.errors import DataError, NotFoundError, UserInputError
 from talaia.ingest.areas import AreaLookup, read_area_geojson
-from talaia.ingest.pipeline import CrosswalkRef, PreparedBatch, Progress, file_sha256, prepare
+from talaia.ingest.pipeline import (
+    CrosswalkRef,
+    PreparedBatch,
+    Progress,
+    file_sha256,
+    prepare,
+    read_part,
+)
 from talaia.ingest.profile import SourceProfile, load_profile
 from talaia.ingest.report import build_report
 from talaia.settings import get_settings
@@ -322,32 +333,86 @@ def ingest_file(
     with tempfile.TemporaryDirectory(prefix="talaia-ingest-", dir=root) as spill_name:
         spill = Path(spill_name)
         t0 = time.perf_counter()
-        prep = prepare(
-            path,
-            prof,
-            areas=areas,
-            crosswalk=cw,
-            secret=secret,
-            period=per,
-            prior_keys=_prior_keys(engine, prof, per),
-            now=now,
-            patches=patches,
-            progress=progress,
-            spill_dir=spill,
+        producer = _Producer(
+            lambda on_part: prepare(
+                path,
+                prof,
+                areas=areas,
+                crosswalk=cw,
+                secret=secret,
+                period=per,
+                prior_keys=_prior_keys(engine, prof, per),
+                now=now,
+                patches=patches,
+                progress=progress,
+                spill_dir=spill,
+                on_part=on_part,
+                file_hash=fhash,
+            )
         )
-        prep = PreparedBatch(**{**prep.__dict__, "file_hash": fhash})
-        report = build_report(prep, user)
-        if patches:
-            report["corrections"] = {str(k): v for k, v in patches.items()}
-        share = prep.rows_quarantined / prep.rows_read if prep.rows_read else 1.0
-        empty_ok = prof.allow_empty and prep.rows_read == 0
-        if prep.rows_read == 0:
-            share = 0.0
-        if (
-            (prep.rows_accepted == 0 and not empty_ok)
-            or share > prof.max_quarantined_share
-            or prep.period is None
-        ):
+        timings: dict = {}
+
+        def complete():  # type: ignore[no-untyped-def]
+            # every part is staged: the file is prepared; decide what the batch is
+            prep = producer.result()
+            timings["prepare_s"] = round(time.perf_counter() - t0, 3)
+            timings["prepare"] = prep.extra.get("timings", {})
+            report = build_report(prep, user)
+            if patches:
+                report["corrections"] = {str(k): v for k, v in patches.items()}
+            timings["report"] = report
+            share = prep.rows_quarantined / prep.rows_read if prep.rows_read else 1.0
+            empty_ok = prof.allow_empty and prep.rows_read == 0
+            if prep.rows_read == 0:
+                share = 0.0
+            if (
+                (prep.rows_accepted == 0 and not empty_ok)
+                or share > prof.max_quarantined_share
+                or prep.period is None
+            ):
+                raise _RejectedError(prep, report)
+            return BatchPayload(
+                source_code=prof.source,
+                period_start=prep.period[0],
+                period_end=prep.period[1],
+                file_name=path.name,
+                file_hash=fhash,
+                quarantine=prep.quarantine,
+                rows_read=prep.rows_read,
+                rows_accepted=prep.rows_accepted,
+                rows_quarantined=prep.rows_quarantined,
+                rows_duplicate=prep.rows_duplicate,
+                loaded_by=user,
+                received_at=dt.datetime.now().replace(microsecond=0),
+                report=json.dumps(report, default=str, ensure_ascii=False),
+                audit_action="batch.loaded",
+                audit_detail={
+                    "source": prof.source,
+                    "file": path.name,
+                    "file_hash": fhash,
+                    "period": [str(prep.period[0]), str(prep.period[1])],
+                    "rows_accepted": prep.rows_accepted,
+                    "profile_version": prof.profile_version,
+                    "profile_hash": prof.profile_hash,
+                },
+            )
+
+        from talaia.store.batches import BatchPayload, write_batch
+
+        # the file is prepared in a thread while the main thread stages each part as soon as
+        # it is spilled (talaia.store.staging); the batch's transaction runs at the end
+        placeholder = per or (dt.date(1, 1, 1), dt.date(1, 1, 1))
+        payload = BatchPayload(
+            source_code=prof.source,
+            period_start=placeholder[0],
+            period_end=placeholder[1],
+            parts=producer.parts(),
+            complete=complete,
+        )
+        try:
+            res = write_batch(engine, payload)
+        except _RejectedError as rej:
+            prep, report = rej.prep, rej.report
             report["status"] = "rejected"
             report["message"] = (
                 f"batch rejected, nothing written / lote rechazado, nada escrito: "
@@ -369,38 +434,12 @@ def ingest_file(
                 },
             )
             return _result("rejected", prep, None, (), report)
-        from talaia.store.batches import BatchPayload, write_batch
-
-        payload = BatchPayload(
-            source_code=prof.source,
-            period_start=prep.period[0],
-            period_end=prep.period[1],
-            parts=prep.parts(),
-            file_name=path.name,
-            file_hash=fhash,
-            quarantine=prep.quarantine,
-            rows_read=prep.rows_read,
-            rows_accepted=prep.rows_accepted,
-            rows_quarantined=prep.rows_quarantined,
-            rows_duplicate=prep.rows_duplicate,
-            loaded_by=user,
-            received_at=dt.datetime.now().replace(microsecond=0),
-            report=json.dumps(report, default=str, ensure_ascii=False),
-            audit_action="batch.loaded",
-            audit_detail={
-                "source": prof.source,
-                "file": path.name,
-                "file_hash": fhash,
-                "period": [str(prep.period[0]), str(prep.period[1])],
-                "rows_accepted": prep.rows_accepted,
-                "profile_version": prof.profile_version,
-                "profile_hash": prof.profile_hash,
-            },
-        )
-        t1 = time.perf_counter()
-        res = write_batch(engine, payload)
+        finally:
+            producer.stop()
+        prep = producer.result()
+        report = timings.pop("report")
         t2 = time.perf_counter()
-        timings = {"prepare_s": round(t1 - t0, 3), "write_s": round(t2 - t1, 3)}
+        timings["write_after_prepare_s"] = round(t2 - t0 - timings.get("prepare_s", 0.0), 3)
         if res.outcome == "unchanged":
             return _result("unchanged", prep, res.batch_id, (), report)
         _archive(path, fhash)  # the audit events were written in the batch's transaction
@@ -409,6 +448,77 @@ def ingest_file(
             timings["refresh_s"] = round(time.perf_counter() - t2, 3)
         out = _result("loaded", prep, res.batch_id, tuple(res.superseded_ids), report)
         return IngestResult(**{**out.__dict__, "timings": timings})
+
+
+class _RejectedError(Exception):
+    """Raised from the batch's completion when the delivery is refused (nothing written)."""
+
+    def __init__(self, prep: PreparedBatch, report: dict) -> None:
+        super().__init__("rejected")
+        self.prep, self.report = prep, report
+
+
+_DONE = object()
+
+
+class _Producer:
+    """Runs ``run(on_part)`` (:func:`talaia.ingest.pipeline.prepare`) in a thread; the spilled
+    parts it announces are handed to the consumer through a small queue (two parts at most
+    wait: memory stays bounded), in order. :meth:`stop` makes a producer that is still running
+    fail at its next part (the consumer gave up) and waits for it."""
+
+    def __init__(self, run: Callable[[Callable[[Mapping[str, Path]], None]], PreparedBatch]):
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._stop = threading.Event()
+        self._out: dict = {}
+
+        def on_part(files: Mapping[str, Path]) -> None:
+            self._put(files)
+
+        def target() -> None:
+            try:
+                self._out["prep"] = run(on_part)
+            except BaseException as exc:  # handed to the consumer
+                self._out["error"] = exc
+            finally:
+                with contextlib.suppress(_StoppedError):
+                    self._put(_DONE)
+
+        self._thread = threading.Thread(target=target, name="talaia-prepare", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> None:
+        while True:
+            if self._stop.is_set():
+                raise _StoppedError
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def parts(self) -> Iterator[dict[str, pa.Table]]:
+        """The parts, as they come (ends when the producer is done, failed or stopped)."""
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            yield read_part(item)
+
+    def result(self) -> PreparedBatch:
+        """Wait for the producer; its PreparedBatch, or its exception raised here."""
+        self._thread.join()
+        if "error" in self._out:
+            raise self._out["error"]
+        return self._out["prep"]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _StoppedError(Exception):
+    """The consumer stopped: the producer ends at its next part."""
 
 
 def _result(outcome, prep: PreparedBatch, batch_id, superseded, report) -> IngestResult:  # type: ignore[no-untyped-def]

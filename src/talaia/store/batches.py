@@ -2,31 +2,34 @@
 
 Method
 ------
-1. One bulk connection (:func:`talaia.store.database.bulk_connect`) does the whole batch in one
-   transaction: on SQLite ``BEGIN IMMEDIATE`` (the single writer lock), on PostgreSQL ``BEGIN``
-   + ``LOCK TABLE ... IN EXCLUSIVE MODE`` on the batch and record tables. Under that lock the
-   source and the area codes are read, the surrogate id ranges are reserved (``max(id) + 1
-   ...``) and the batch row is written.
-2. The records come as one set of Arrow tables or as *parts* (an iterable of self-contained
+1. The records come as one set of Arrow tables or as *parts* (an iterable of self-contained
    sets, each read when its turn comes: a batch larger than memory streams through). Each part
    is conformed to the canonical schemas (:func:`talaia.records.schema.conform`) and validated
    column-wise with ``pyarrow.compute``: required fields present, ``external_id`` unique,
    ``incident_ref`` / ``offence_ref`` resolve inside the part (and a victim's offence belongs to
    the victim's incident), area codes exist. The first violation raises
    :class:`talaia.errors.DataError` naming table, row (1-based over the batch, with its
-   ``external_id``) and field. References are mapped to ids with ``pyarrow.compute.index_in``
-   (no Python loop per row) and the part is bulk-inserted: ``adbc_ingest`` (``COPY``) on
-   PostgreSQL; on SQLite ``executemany`` fed by a generator that converts one chunk of
-   :data:`SQLITE_CHUNK_ROWS` rows at a time to Python values (all-null columns are left out).
-   ``external_id`` uniqueness across parts is checked before the commit.
+   ``external_id``) and field. References are mapped to ids *relative to the batch* with
+   ``pyarrow.compute.index_in`` (no Python loop per row) and the part is **staged**
+   (:mod:`talaia.store.staging`: a scratch SQLite file written by the ADBC driver, or
+   PostgreSQL temporary tables filled by ``COPY``), before any lock is taken.
+   ``external_id`` uniqueness across parts is checked once all are staged. A payload's
+   ``complete`` callable, when given, is called then and gives its final counts and report.
+2. One bulk connection (:func:`talaia.store.database.bulk_connect`) then does the whole batch in
+   one transaction: on SQLite ``BEGIN IMMEDIATE`` (the single writer lock), on PostgreSQL
+   ``BEGIN`` + ``LOCK TABLE ... IN EXCLUSIVE MODE`` on the batch and record tables. Under that
+   lock the source and the staged area codes are checked again, the surrogate id ranges are
+   reserved (``max(id) + 1 ...``), the batch row is written and each staged table is copied
+   with one ``INSERT ... SELECT`` adding the id bases.
 3. SQLite's per-row foreign-key checks are switched off *on this connection only* for the
-   load (everything they would check was validated in step 2 under the write lock), with a
-   larger page cache (:data:`SQLITE_LOAD_PRAGMAS`); they are switched back on afterwards. On
-   1M police rows this halves the insert time (measured: ``benchmarks/ingest_speed.py``).
-   On PostgreSQL, when the store's role is a superuser, ``SET LOCAL session_replication_role
-   = replica`` does the same for the transaction (``area`` and ``source`` locked in ``SHARE``
-   mode so that what was validated cannot change before the commit); other roles keep the
-   per-row checks.
+   copy (everything they would check was validated in step 1 and re-checked under the write
+   lock), with a larger page cache (:data:`SQLITE_LOAD_PRAGMAS`); they are switched back on
+   afterwards. On PostgreSQL, when the store's role is a superuser, ``SET LOCAL
+   session_replication_role = replica`` does the same for the transaction (``area`` and
+   ``source`` locked in ``SHARE`` mode so that what was validated cannot change before the
+   commit); other roles keep the per-row checks. Batch rows and quarantine rows (few) go
+   through ``executemany`` on SQLite (:data:`SQLITE_CHUNK_ROWS` rows converted at a time) and
+   ``COPY`` on PostgreSQL.
 4. Audit events (``audit_action``) are written in the same transaction. Any failure rolls
    everything back: after a crash nothing is half-written.
 5. Supersession: a batch for the same source and the same period (``period_start``,
@@ -44,8 +47,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -58,6 +63,7 @@ from talaia.errors import DataError, NotFoundError, UserInputError
 from talaia.records.schema import TABLES, conform
 from talaia.store.database import bulk_connect, is_sqlite
 from talaia.store.models import BATCH_STATUSES, NOT_CURRENT
+from talaia.store.staging import PgStage, Stage, StagedInsert, StagedTable, for_sqlite
 
 #: Record tables in insertion order (parents first).
 RECORD_TABLES: tuple[str, ...] = ("incident", "offence", "victim", "perpetrator", "custody")
@@ -105,6 +111,10 @@ class BatchPayload:
         whose ``incident_ref`` / ``offence_ref`` resolve inside the same part. Parts are
         validated and inserted one at a time inside the batch's transaction; ``external_id``
         uniqueness is checked across parts before the commit.
+    complete
+        With ``parts``: called once every part is staged; returns the payload's final form
+        (counts, period, quarantine, report, audit; its ``parts`` are ignored). Lets the
+        caller stage parts while it is still producing them (see :func:`write_batch`).
     audit_action, audit_detail
         When ``audit_action`` is given, an ``audit_event`` (user ``loaded_by``, object the new
         batch, detail = ``audit_detail`` plus ``supersedes``: the superseded batch ids) is
@@ -131,6 +141,7 @@ class BatchPayload:
     audit_action: str | None = None
     audit_detail: Mapping[str, Any] | None = None
     parts: Iterable[Mapping[str, pa.Table]] | None = None
+    complete: Callable[[], BatchPayload] | None = None
 
 
 @dataclass(frozen=True)
@@ -256,20 +267,6 @@ def _const(value: Any, n: int, typ: pa.DataType) -> pa.Array:
     return pa.array([value] * 1, typ).take(pa.array(np.zeros(n, dtype=np.int64)))
 
 
-def _for_sqlite(table: pa.Table | pa.RecordBatch) -> list[pa.Array | pa.ChunkedArray]:
-    """SQLAlchemy's SQLite text forms: datetimes ``YYYY-MM-DD HH:MM:SS.ffffff``, dates ISO."""
-    cols = []
-    for f, col in zip(table.schema, table.columns, strict=True):
-        if pa.types.is_timestamp(f.type):
-            col = pc.binary_join_element_wise(
-                pc.strftime(col, format="%Y-%m-%d %H:%M:%S"), ".000000", ""
-            )
-        elif pa.types.is_date(f.type):
-            col = col.cast(pa.string())
-        cols.append(col)
-    return cols
-
-
 def _pylist(col: pa.Array | pa.ChunkedArray) -> list[Any]:
     """One column as Python values for ``executemany``: numbers without nulls go through
     NumPy's ``tolist`` (several times faster than Arrow's ``to_pylist``)."""
@@ -282,7 +279,7 @@ def _sqlite_rows(table: pa.Table, chunk_rows: int) -> Iterator[tuple[Any, ...]]:
     """Rows of ``table`` as tuples, converted one chunk of ``chunk_rows`` at a time (only one
     chunk is ever held as Python objects)."""
     for chunk in table.to_batches(max_chunksize=chunk_rows):
-        yield from zip(*(_pylist(c) for c in _for_sqlite(chunk)), strict=True)
+        yield from zip(*(_pylist(c) for c in for_sqlite(chunk)), strict=True)
 
 
 def _json_text(col: pa.ChunkedArray) -> pa.Array:
@@ -336,8 +333,13 @@ class _Tx:
         return int(self.rows(f"SELECT COALESCE(MAX(id), 0) FROM {table}")[0][0])
 
 
-def _ingest(tx: _Tx, name: str, table: pa.Table) -> int:
-    """Bulk-insert one Arrow table: ADBC ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
+def _ingest(tx: _Tx, name: str, table: pa.Table | StagedInsert) -> int:
+    """Bulk-insert into table ``name``: an Arrow table (ADBC ``COPY`` on PostgreSQL,
+    ``executemany`` on SQLite), or on SQLite a staged table's ``INSERT ... SELECT``
+    (:meth:`talaia.store.staging.StagedTable.insert`)."""
+    if isinstance(table, StagedInsert):
+        tx.execute(table.sql)
+        return table.num_rows
     if table.num_rows == 0:
         return 0
     if not tx.sqlite:
@@ -424,17 +426,13 @@ def _audit(tx: _Tx, payload: BatchPayload, batch_id: int, earlier: tuple[int, ..
         )
 
 
-def _write_part(
-    tx: _Tx,
-    part: Mapping[str, pa.Table],
-    batch_id: int,
-    source_code: str,
-    areas: pa.Array,
-    next_id: dict[str, int],
-    done: dict[str, int],
-) -> None:
-    """Validate one self-contained part of a batch (its references resolve inside it) and insert
-    it with the next free ids; ``next_id`` and ``done`` (rows so far per table) advance."""
+def _part_tables(
+    part: Mapping[str, pa.Table], source_code: str, areas: pa.Array, done: dict[str, int]
+) -> list[tuple[str, pa.Table]]:
+    """Validate one self-contained part of a batch (its references resolve inside it) and return
+    its tables in store form, parents first, with ids *relative to the batch* (``id``,
+    ``incident_id``, ``offence_id``: 0-based over all parts so far) and no ``batch_id``;
+    ``done`` (rows so far per table) advances."""
     tables = _conform_tables(part)
     for name, table in tables.items():
         _check_required(name, table, done.get(name, 0))
@@ -462,19 +460,23 @@ def _write_part(
                 f"{t['offence_ref'][i].as_py()!r} belongs to another incident than its incident_ref"
             )
         links[name] = (inc_idx, off_idx)
+    out: list[tuple[str, pa.Table]] = []
 
     def put(name: str, lead: list[tuple[str, pa.Array]], rest: pa.Table) -> None:
         n = rest.num_rows
-        cols = [("id", _ids(next_id[name], n)), ("batch_id", _const(batch_id, n, pa.int64()))]
-        cols += lead
-        table = pa.Table.from_arrays(
-            [c for _, c in cols] + rest.columns, names=[k for k, _ in cols] + rest.column_names
+        cols = [("id", _ids(done.get(name, 0), n)), *lead]
+        out.append(
+            (
+                name,
+                pa.Table.from_arrays(
+                    [c for _, c in cols] + rest.columns,
+                    names=[k for k, _ in cols] + rest.column_names,
+                ),
+            )
         )
-        written = _ingest(tx, name, table)
-        next_id[name] += written
-        done[name] = done.get(name, 0) + written
+        done[name] = done.get(name, 0) + n
 
-    inc0, off0 = next_id["incident"], next_id["offence"]
+    inc0, off0 = done.get("incident", 0), done.get("offence", 0)
     if "incident" in tables:
         n = incident.num_rows
         put("incident", [("source_code", _const(source_code, n, pa.string()))], incident)
@@ -496,6 +498,15 @@ def _write_part(
     if "custody" in tables:
         c = tables["custody"]
         put("custody", [("source_code", _const(source_code, c.num_rows, pa.string()))], c)
+    return out
+
+
+def _store_folder(engine: Engine) -> Path:
+    """The folder of an SQLite store's file (the staging file goes there: same disk)."""
+    db = engine.url.database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return Path(tempfile.gettempdir())
+    return Path(db).resolve().parent
 
 
 def _own_copy(col: pa.ChunkedArray) -> pa.Array:
@@ -511,27 +522,7 @@ def _check_unique_across(keys: dict[str, list[pa.Array]]) -> None:
             _check_unique(name, pa.table({"external_id": pa.chunked_array(cols)}))
 
 
-def write_batch(
-    engine: Engine, payload: BatchPayload, *, connection: Any | None = None
-) -> BatchResult:
-    """Write one batch (batch row, records, quarantine rows) in one transaction.
-
-    See the module docstring for the method. Raises :class:`DataError` (naming table, row and
-    field) when the payload violates referential integrity or a required field, and
-    :class:`NotFoundError` for an unknown source. Records come from ``payload.tables`` or,
-    for a batch too large to hold in memory, from ``payload.parts`` (consumed one part at a
-    time, each validated then inserted inside the same transaction).
-
-    Parameters
-    ----------
-    engine
-        The store.
-    payload
-        The batch.
-    connection
-        Optional open :func:`talaia.store.database.bulk_connect` connection to reuse (loading
-        many batches); it must not be inside a transaction. Default: one is opened and closed.
-    """
+def _check_payload(payload: BatchPayload) -> None:
     rejected = payload.status == "rejected"
     if payload.status not in BATCH_STATUSES or payload.status == "superseded":
         raise UserInputError(f"batch: status {payload.status!r} cannot be written")
@@ -543,13 +534,78 @@ def write_batch(
         raise UserInputError(
             f"batch: period_end {payload.period_end} is before period_start {payload.period_start}"
         )
+
+
+def write_batch(
+    engine: Engine, payload: BatchPayload, *, connection: Any | None = None
+) -> BatchResult:
+    """Write one batch (batch row, records, quarantine rows) in one transaction.
+
+    See the module docstring for the method. Raises :class:`DataError` (naming table, row and
+    field) when the payload violates referential integrity or a required field, and
+    :class:`NotFoundError` for an unknown source. Records come from ``payload.tables`` or,
+    for a batch too large to hold in memory, from ``payload.parts`` (consumed one part at a
+    time: each validated and staged, :mod:`talaia.store.staging`, before the transaction
+    copies them all).
+
+    When ``payload.complete`` is given, it is called once every part has been staged and its
+    result (a payload without parts) gives the batch's counts, period, quarantine, report and
+    audit: the caller may still be producing the parts while they are staged (ingestion
+    prepares a file and stages its first chunks at the same time). An exception it raises
+    stops the write: nothing is written, the staged tables are dropped.
+
+    Parameters
+    ----------
+    engine
+        The store.
+    payload
+        The batch.
+    connection
+        Optional open :func:`talaia.store.database.bulk_connect` connection to reuse (loading
+        many batches); it must not be inside a transaction. Default: one is opened and closed.
+    """
+    if payload.complete is None:
+        _check_payload(payload)
     parts: Iterable[Mapping[str, pa.Table]] = (
         payload.parts if payload.parts is not None else [payload.tables]
     )
     sqlite = is_sqlite(engine)
     conn = connection if connection is not None else bulk_connect(engine)
     tx = _Tx(conn, sqlite)
+    stage: Stage | PgStage | None = None
+    staged: list[StagedTable] = []
+    staged_areas: set[str] = set()
+    rows: dict[str, int] = {}
+    keys: dict[str, list[pa.Array]] = {}
+    present: set[str] = set()
     try:
+        # 1. every part validated and staged, outside the transaction (no lock held); the
+        # source and the area codes are checked again under the lock
+        stage = Stage(_store_folder(engine)) if sqlite else PgStage(conn)
+        areas = _known(tx, payload)
+        done: dict[str, int] = {}
+        for part in parts:
+            present.update(part)
+            if payload.parts is not None:
+                for name, t in part.items():
+                    if t.num_rows:
+                        keys.setdefault(name, []).append(_own_copy(t.column("external_id")))
+            for name, t in _part_tables(part, payload.source_code, areas, done):
+                if name in ("incident", "custody"):
+                    staged_areas.update(pc.unique(t.column("area_code")).to_pylist())
+                if t.num_rows:
+                    staged.append(stage.add(name, t))
+        _check_unique_across(keys)
+        stage.close()
+        if payload.complete is not None:
+            payload = replace(payload.complete(), parts=None, complete=None)
+            _check_payload(payload)
+        rejected = payload.status == "rejected"
+        if rejected and staged:
+            raise UserInputError(
+                "batch: a rejected batch holds no records / un lote rechazado no tiene registros"
+            )
+        # 2. the transaction: lock, re-check, reserve ids, batch row, copy the staged tables
         if sqlite:
             # foreign keys: every reference is validated in Arrow (inside a part) and the source
             # and area codes under the write lock, so this connection skips SQLite's per-row
@@ -564,11 +620,14 @@ def write_batch(
             tx.execute(f"LOCK TABLE {', '.join(LOCKED_TABLES)} IN EXCLUSIVE MODE")
             if tx.rows("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
                 # foreign-key triggers off for this transaction only (SET LOCAL; needs a
-                # superuser): the references are validated in step 2, and the tables they
+                # superuser): the references are validated in step 1, and the tables they
                 # point to outside the batch are locked against writers until the commit
                 tx.execute("LOCK TABLE area, source IN SHARE MODE")
                 tx.execute("SET LOCAL session_replication_role = replica")
         areas = _known(tx, payload)
+        gone = sorted(staged_areas - set(areas.to_pylist()))
+        if gone:
+            raise DataError(f"batch: field 'area_code' {gone[0]!r} is no longer a known area")
         current = (
             []
             if rejected
@@ -608,17 +667,13 @@ def write_batch(
         _ingest(
             tx, "batch", _batch_row(payload, batch_id, earlier[-1] if earlier else None, counts)
         )
-        rows: dict[str, int] = {}
-        keys: dict[str, list[pa.Array]] = {}
-        present: set[str] = set()
-        for part in parts:
-            present.update(part)
-            _write_part(tx, part, batch_id, payload.source_code, areas, next_id, rows)
-            if payload.parts is not None:
-                for name, t in part.items():
-                    if t.num_rows:
-                        keys.setdefault(name, []).append(_own_copy(t.column("external_id")))
-        _check_unique_across(keys)
+        if sqlite and staged:
+            assert isinstance(stage, Stage)
+            stage.attach(tx.cur)
+        for st in staged:
+            rows[st.target] = rows.get(st.target, 0) + _ingest(
+                tx, st.target, st.insert(batch_id, next_id)
+            )
         if payload.quarantine is not None:
             rows["quarantine_row"] = _ingest(
                 tx,
@@ -647,8 +702,11 @@ def write_batch(
         raise
     finally:
         if sqlite:
+            Stage.detach(tx.cur)
             with contextlib.suppress(Exception):
                 tx.execute("PRAGMA foreign_keys=ON")
+        if stage is not None:
+            stage.remove()
         tx.cur.close()
         if connection is None:
             conn.close()

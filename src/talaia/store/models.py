@@ -140,16 +140,18 @@ class QuarantineRow(Base):
 
 class Incident(Base):
     __tablename__ = "incident"
-    __table_args__ = (UniqueConstraint("source_code", "external_id", "batch_id"),)
+    __table_args__ = (
+        Index("ux_incident_batch_id_external_id", "batch_id", "external_id", unique=True),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"))
     source_code: Mapped[str] = mapped_column(ForeignKey("source.code"))
     external_id: Mapped[str] = mapped_column(String(100))
     occurred_from: Mapped[dt.datetime] = mapped_column(DateTime)
     occurred_to: Mapped[dt.datetime | None] = mapped_column(DateTime)
     occurred_precision: Mapped[str] = mapped_column(String(16))
     reported_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"), index=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
     location_type: Mapped[str | None] = mapped_column(String(32))
@@ -164,11 +166,11 @@ class Offence(Base):
     __tablename__ = "offence"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
     external_id: Mapped[str] = mapped_column(String(100))
-    national_code: Mapped[str] = mapped_column(String(64), index=True)
+    national_code: Mapped[str] = mapped_column(String(64))
     national_label: Mapped[str | None] = mapped_column(String(300))
-    iccs_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    iccs_code: Mapped[str | None] = mapped_column(String(16))
     crosswalk_version: Mapped[int | None] = mapped_column(Integer)
     mapping_type: Mapped[str | None] = mapped_column(String(16))
 
@@ -177,7 +179,7 @@ class Victim(Base):
     __tablename__ = "victim"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
     offence_id: Mapped[int | None] = mapped_column(ForeignKey("offence.id"))
     external_id: Mapped[str] = mapped_column(String(100))
     person_key: Mapped[str | None] = mapped_column(String(128))
@@ -192,10 +194,10 @@ class Perpetrator(Base):
     __tablename__ = "perpetrator"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
     offence_id: Mapped[int | None] = mapped_column(ForeignKey("offence.id"))
     external_id: Mapped[str] = mapped_column(String(100))
-    person_key: Mapped[str | None] = mapped_column(String(128), index=True)
+    person_key: Mapped[str | None] = mapped_column(String(128))
     sex: Mapped[str | None] = mapped_column(String(16))
     age: Mapped[int | None] = mapped_column(SmallInteger)
     relationship: Mapped[str | None] = mapped_column(String(32))
@@ -205,12 +207,14 @@ class Perpetrator(Base):
 
 class Custody(Base):
     __tablename__ = "custody"
-    __table_args__ = (UniqueConstraint("source_code", "external_id", "batch_id"),)
+    __table_args__ = (
+        Index("ux_custody_batch_id_external_id", "batch_id", "external_id", unique=True),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"))
     source_code: Mapped[str] = mapped_column(ForeignKey("source.code"))
     external_id: Mapped[str] = mapped_column(String(100))
-    person_key: Mapped[str | None] = mapped_column(String(128), index=True)
+    person_key: Mapped[str | None] = mapped_column(String(128))
     facility_code: Mapped[str | None] = mapped_column(String(64))
     area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
     admitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
