@@ -1,4 +1,4 @@
-"""Ingestion speed: the demo generator's police file at N rows, end to end, vs DuckDB's bare read_csv.
+"""Ingestion speed: the demo police file at N rows, end to end, vs DuckDB's bare read_csv.
 
 Usage::
 
@@ -282,9 +282,7 @@ def main() -> None:
                 backends.append(("PostgreSQL", stack.enter_context(postgres(pg_root))))
             with stack:
                 for name, url in backends:
-                    el, read, acc, quar, dup, rss, timings = _measure(
-                        path, tmp, url, demo, refresh
-                    )
+                    el, read, acc, quar, dup, rss, timings = _measure(path, tmp, url, demo, refresh)
                     print(
                         f"  {name:<10} end to end {el:.2f}s ({read / el:,.0f} rows/s; read "
                         f"{read:,}, accepted {acc:,}, quarantined {quar:,}, duplicates {dup:,})"

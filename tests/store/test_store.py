@@ -375,11 +375,11 @@ def _record_indexes(engine) -> dict[str, set[tuple[str, tuple[str, ...], bool]]]
     insp = inspect(engine)
     out = {}
     for t in ("incident", "offence", "victim", "perpetrator", "custody"):
-        idx = {(i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(t)}
-        # a unique constraint is reported as a constraint (PostgreSQL) or an index (SQLite)
-        idx |= {
-            (u["name"], tuple(u["column_names"]), True) for u in insp.get_unique_constraints(t)
+        idx = {
+            (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(t)
         }
+        # a unique constraint is reported as a constraint (PostgreSQL) or an index (SQLite)
+        idx |= {(u["name"], tuple(u["column_names"]), True) for u in insp.get_unique_constraints(t)}
         out[t] = {i for i in idx if not i[0].startswith("sqlite_autoindex")}
     return out
 

@@ -21,7 +21,7 @@ from talaia.store.canonical import (
 )
 from talaia.store.status import source_months
 from talaia.warehouse import TABLES, rebuild, refresh, table
-from talaia.warehouse.build import StoreReader
+from talaia.warehouse import build as build_mod
 
 D = dt.date
 
@@ -36,8 +36,9 @@ def rows(path, sql):
 
 @pytest.fixture
 def built(store_engine, handmade_out, tmp_path, monkeypatch):
-    # tiny fetch chunks: columns typed null in one chunk and typed in the next are promoted
-    monkeypatch.setattr(StoreReader, "FETCH_ROWS", 2)
+    # store rows read two ids at a time: every table spans several slices (and a slice may
+    # type a column null that the next slice types)
+    monkeypatch.setattr(build_mod, "SLICE_IDS", 2)
     load_reference(store_engine, handmade_out)
     load_canonical_tree(store_engine, handmade_out)
     path = tmp_path / "w.duckdb"

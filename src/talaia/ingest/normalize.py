@@ -297,6 +297,7 @@ def hmac_hex(values: pa.ChunkedArray | pa.Array, secret: bytes) -> pa.Array:
     opad = bytes(b ^ 0x5C for b in key).hex()
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.register("u", pa.table({"v": uniq}))
         digests = con.sql(
             f"SELECT sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || encode(v)))) "

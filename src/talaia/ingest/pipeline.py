@@ -50,6 +50,9 @@ from talaia.records.schema import TABLES, conform
 
 Progress = Callable[[int, int], None]  # (rows done, bytes done)
 
+#: Memory limit of the pipeline's DuckDB connection (it spills to ``spill_dir`` beyond it).
+PREPARE_MEMORY = "512MB"
+
 
 class PhaseTimes(dict):  # type: ignore[type-arg]
     """Seconds spent per phase of :func:`prepare` (summed over chunks), for benchmarks."""
@@ -238,10 +241,14 @@ def prepare(
     times = PhaseTimes()
     fhash = file_hash or file_sha256(path)
     times.lap("hash")
-    config = {"memory_limit": "1GB", "preserve_insertion_order": True}
+    config = {
+        "memory_limit": PREPARE_MEMORY,
+        "preserve_insertion_order": True,
+    }
     if spill_dir is not None:
         config["temp_directory"] = str(Path(spill_dir) / "duckdb")
     con = duckdb.connect(config=config)
+    con.execute("SET enable_progress_bar = false")
     spilled: list[dict[str, Path]] = []
     table_rows: dict[str, int] = {}
     spans: list[tuple[dt.date, dt.date]] = []

@@ -194,6 +194,7 @@ class FileReader:
                     f"no es {enc} válido"
                 ) from None
         con = duckdb.connect(config={"memory_limit": READER_MEMORY})
+        con.execute("SET enable_progress_bar = false")
         opts = {
             "all_varchar": True,
             "header": True,
@@ -335,6 +336,7 @@ class FileReader:
         fmt = "newline_delimited" if self.fmt == "jsonl" else "array"
         detect_encoding(self.path)
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         try:
             rel = con.sql(
                 "SELECT * FROM read_json($p, format := $f, maximum_object_size := 67108864)",

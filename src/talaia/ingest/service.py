@@ -546,7 +546,12 @@ def _archive(path: Path, fhash: str) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / f"{fhash}{path.suffix.lower()}"
     if not target.exists():
-        shutil.copyfile(path, target)
+        # copied in 16 MiB blocks through a temporary name: ``shutil.copyfile``'s sendfile
+        # path was measured adding the file's size to the resident memory of the process
+        tmp = target.with_name(target.name + ".part")
+        with path.open("rb") as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 16 << 20)
+        tmp.replace(target)
 
 
 def _refresh(engine: Engine, batch_ids: list[int]) -> str:

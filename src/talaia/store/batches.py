@@ -74,7 +74,7 @@ SQLITE_CHUNK_ROWS = 100_000
 
 #: PRAGMAs of the bulk SQLite connection while it writes a batch (page cache in KiB when
 #: negative; temporary b-trees in memory). ``synchronous=NORMAL`` is already set: WAL-safe.
-SQLITE_LOAD_PRAGMAS: tuple[str, ...] = ("cache_size=-131072", "temp_store=MEMORY")
+SQLITE_LOAD_PRAGMAS: tuple[str, ...] = ("cache_size=-131072",)
 
 _EMPTY: Mapping[str, pa.Table] = MappingProxyType({})
 

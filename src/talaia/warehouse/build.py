@@ -126,9 +126,6 @@ class StoreReader:
     the same SQLite library as the store's engine: mixing two copies of SQLite in one process
     breaks its locking)."""
 
-    #: Rows converted to Arrow at a time on SQLite (bounds the Python objects alive at once).
-    FETCH_ROWS = 100_000
-
     def __init__(self, engine: Engine) -> None:
         url = engine.url
         self.sqlite = url.get_backend_name() == "sqlite"
@@ -143,21 +140,15 @@ class StoreReader:
             self.conn = pg_dbapi.connect(uri)
 
     def read(self, sql: str) -> pa.Table:
-        """One SELECT as an Arrow table (SQLite: types inferred from the values)."""
+        """One SELECT as an Arrow table (SQLite: :func:`talaia.store.staging.read_sqlite`, types
+        inferred from the values)."""
         if not self.sqlite:
             with self.conn.cursor() as cur:
                 cur.execute(sql)
                 return cur.fetch_arrow_table()
-        cur = self.conn.execute(sql)
-        names = [d[0] for d in cur.description]
-        parts = []
-        while rows := cur.fetchmany(self.FETCH_ROWS):
-            cols = zip(*rows, strict=True)
-            parts.append(pa.table({n: pa.array(c) for n, c in zip(names, cols, strict=True)}))
-        if not parts:
-            return pa.table({n: pa.nulls(0) for n in names})
-        # a chunk may infer null for a column another chunk types: promote
-        return pa.concat_tables(parts, promote_options="permissive")
+        from talaia.store.staging import read_sqlite
+
+        return read_sqlite(self.conn, sql)
 
     def close(self) -> None:
         self.conn.close()
@@ -340,7 +331,17 @@ def _connect(path: Path | str | None) -> tuple[duckdb.DuckDBPyConnection, Path]:
         path = get_settings().resolved_warehouse_path()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path)), path
+    # bounded memory (DuckDB spills next to the warehouse beyond it); no progress bar on stdout
+    con = duckdb.connect(str(path), config={"memory_limit": WAREHOUSE_MEMORY})
+    con.execute("SET enable_progress_bar = false")
+    return con, path
+
+
+#: Store rows (by id range) read into Arrow at a time when facts are built.
+SLICE_IDS = 1_000_000
+
+#: Memory limit of the warehouse build's DuckDB connection.
+WAREHOUSE_MEMORY = "1GB"
 
 
 def _create(con: duckdb.DuckDBPyConnection, replace: bool) -> None:
@@ -404,9 +405,25 @@ def _insert_batches(
     for g, ids in enumerate(groups):
         where = f"batch_id IN {_ids_sql(ids)}"
         for table, cols in _STORE_COLS.items():
-            con.register(f"r_{table}", store.read(f"SELECT {cols} FROM {table} WHERE {where}"))
-            con.execute(f"CREATE OR REPLACE TEMP TABLE w_{table} AS {_STAGE['w_' + table]}")
-            con.unregister(f"r_{table}")
+            # read in slices of SLICE_IDS ids (a batch's ids are contiguous): a batch of ten
+            # million rows never sits whole in memory as Arrow
+            span = store.read(f"SELECT min(id) AS lo, max(id) AS hi FROM {table} WHERE {where}")
+            lo, hi = span.column("lo")[0].as_py(), span.column("hi")[0].as_py()
+            starts = range(int(lo), int(hi) + 1, SLICE_IDS) if lo is not None else [None]
+            for k, start in enumerate(starts):
+                rng = (
+                    "" if start is None else f" AND id BETWEEN {start} AND {start + SLICE_IDS - 1}"
+                )
+                part = store.read(f"SELECT {cols} FROM {table} WHERE {where}{rng}")
+                con.register(f"r_{table}", part)
+                verb = (
+                    f"CREATE OR REPLACE TEMP TABLE w_{table} AS"
+                    if k == 0
+                    else (f"INSERT INTO w_{table}")
+                )
+                con.execute(f"{verb} {_STAGE['w_' + table]}")
+                con.unregister(f"r_{table}")
+                del part
         con.execute("""CREATE OR REPLACE TEMP TABLE w_first_offence AS
             SELECT incident_id, min(offence_id) AS offence_id
             FROM w_offence GROUP BY incident_id""")
