@@ -10,17 +10,18 @@ Method
    the victim's incident), area codes exist. The first violation raises
    :class:`talaia.errors.DataError` naming table, row (1-based over the batch, with its
    ``external_id``) and field. References are mapped to ids *relative to the batch* with
-   ``pyarrow.compute.index_in`` (no Python loop per row) and the part is **staged**
-   (:mod:`talaia.store.staging`: a scratch SQLite file written by the ADBC driver, or
-   PostgreSQL temporary tables filled by ``COPY``), before any lock is taken.
-   ``external_id`` uniqueness across parts is checked once all are staged. A payload's
-   ``complete`` callable, when given, is called then and gives its final counts and report.
-2. One bulk connection (:func:`talaia.store.database.bulk_connect`) then does the whole batch in
-   one transaction: on SQLite ``BEGIN IMMEDIATE`` (the single writer lock), on PostgreSQL
-   ``BEGIN`` + ``LOCK TABLE ... IN EXCLUSIVE MODE`` on the batch and record tables. Under that
-   lock the source and the staged area codes are checked again, the surrogate id ranges are
-   reserved (``max(id) + 1 ...``), the batch row is written and each staged table is copied
-   with one ``INSERT ... SELECT`` adding the id bases.
+   ``pyarrow.compute.index_in`` (no Python loop per row). ``external_id`` uniqueness across
+   parts is checked once all are in. A payload's ``complete`` callable, when given, is called
+   then and gives its final counts, period and report.
+2. SQLite: every part is **staged** first (:mod:`talaia.store.staging`: a scratch SQLite file
+   written by the ADBC driver), before any lock is taken; then one transaction
+   (``BEGIN IMMEDIATE``, the single writer lock) re-checks the source and the staged area
+   codes, reserves the surrogate id ranges (``max(id) + 1 ...``), writes the batch row and
+   copies each staged table with one ``INSERT ... SELECT`` adding the id bases. PostgreSQL:
+   the transaction comes first (``BEGIN`` + ``LOCK TABLE ... IN EXCLUSIVE MODE`` on the batch
+   and record tables: other writers wait, readers do not), the ids are reserved, a provisional
+   batch row is written, and each part is ``COPY``'d (ADBC ``adbc_ingest``) as it comes; the
+   batch row gets its final values at the end.
 3. SQLite's per-row foreign-key checks are switched off *on this connection only* for the
    copy (everything they would check was validated in step 1 and re-checked under the write
    lock), with a larger page cache (:data:`SQLITE_LOAD_PRAGMAS`); they are switched back on
@@ -63,7 +64,7 @@ from talaia.errors import DataError, NotFoundError, UserInputError
 from talaia.records.schema import TABLES, conform
 from talaia.store.database import bulk_connect, is_sqlite
 from talaia.store.models import BATCH_STATUSES, NOT_CURRENT
-from talaia.store.staging import PgStage, Stage, StagedInsert, StagedTable, for_sqlite
+from talaia.store.staging import Stage, StagedInsert, StagedTable, for_sqlite
 
 #: Record tables in insertion order (parents first).
 RECORD_TABLES: tuple[str, ...] = ("incident", "offence", "victim", "perpetrator", "custody")
@@ -501,6 +502,38 @@ def _part_tables(
     return out
 
 
+def _completed(payload: BatchPayload) -> BatchPayload:
+    """The payload's final form (its ``complete`` callable's result), checked."""
+    if payload.complete is None:
+        return payload
+    final = replace(payload.complete(), parts=None, complete=None)
+    _check_payload(final)
+    return final
+
+
+def _update_batch_row(tx: _Tx, row: pa.Table) -> None:
+    """Give the provisional batch row (PostgreSQL) its final values."""
+    values = {k: row.column(k)[0].as_py() for k in row.column_names if k != "id"}
+    sets = ", ".join(f"{k} = ?" for k in values)
+    tx.execute(
+        f"UPDATE batch SET {sets} WHERE id = ?", (*values.values(), row.column("id")[0].as_py())
+    )
+
+
+def _shift(name: str, table: pa.Table, batch_id: int, bases: Mapping[str, int]) -> pa.Table:
+    """Relative ids (see :func:`_part_tables`) to store ids; ``batch_id`` added after ``id``."""
+    shift = {
+        "id": bases[name],
+        "incident_id": bases.get("incident", 0),
+        "offence_id": bases.get("offence", 0),
+    }
+    for col, base in shift.items():
+        if col in table.column_names:
+            i = table.column_names.index(col)
+            table = table.set_column(i, col, pc.add(table.column(col), base))
+    return table.add_column(1, "batch_id", _const(batch_id, table.num_rows, pa.int64()))
+
+
 def _store_folder(engine: Engine) -> Path:
     """The folder of an SQLite store's file (the staging file goes there: same disk)."""
     db = engine.url.database
@@ -572,17 +605,15 @@ def write_batch(
     sqlite = is_sqlite(engine)
     conn = connection if connection is not None else bulk_connect(engine)
     tx = _Tx(conn, sqlite)
-    stage: Stage | PgStage | None = None
+    stage: Stage | None = None
     staged: list[StagedTable] = []
     staged_areas: set[str] = set()
     rows: dict[str, int] = {}
     keys: dict[str, list[pa.Array]] = {}
     present: set[str] = set()
-    try:
-        # 1. every part validated and staged, outside the transaction (no lock held); the
-        # source and the area codes are checked again under the lock
-        stage = Stage(_store_folder(engine)) if sqlite else PgStage(conn)
-        areas = _known(tx, payload)
+
+    def each_part(areas: pa.Array) -> Iterator[tuple[str, pa.Table]]:
+        """Every part's tables in store form (relative ids), validated; keys remembered."""
         done: dict[str, int] = {}
         for part in parts:
             present.update(part)
@@ -590,57 +621,77 @@ def write_batch(
                 for name, t in part.items():
                     if t.num_rows:
                         keys.setdefault(name, []).append(_own_copy(t.column("external_id")))
-            for name, t in _part_tables(part, payload.source_code, areas, done):
+            yield from _part_tables(part, payload.source_code, areas, done)
+
+    try:
+        if sqlite:
+            # 1. every part validated and staged before the write lock is taken (the source
+            # and the staged area codes are checked again under it)
+            stage = Stage(_store_folder(engine))
+            for name, t in each_part(_known(tx, payload)):
                 if name in ("incident", "custody"):
                     staged_areas.update(pc.unique(t.column("area_code")).to_pylist())
                 if t.num_rows:
                     staged.append(stage.add(name, t))
-        _check_unique_across(keys)
-        stage.close()
-        if payload.complete is not None:
-            payload = replace(payload.complete(), parts=None, complete=None)
-            _check_payload(payload)
-        rejected = payload.status == "rejected"
-        if rejected and staged:
-            raise UserInputError(
-                "batch: a rejected batch holds no records / un lote rechazado no tiene registros"
-            )
-        # 2. the transaction: lock, re-check, reserve ids, batch row, copy the staged tables
-        if sqlite:
-            # foreign keys: every reference is validated in Arrow (inside a part) and the source
-            # and area codes under the write lock, so this connection skips SQLite's per-row
-            # checks for the load (a per-connection setting, restored below: other
-            # connections keep enforcing them)
+            _check_unique_across(keys)
+            stage.close()
+            payload = _completed(payload)
+            # 2. the transaction. Foreign keys: every reference is validated in Arrow (inside
+            # a part) and the source and area codes under the write lock, so this connection
+            # skips SQLite's per-row checks for the copy (a per-connection setting, restored
+            # below: other connections keep enforcing them)
             tx.execute("PRAGMA foreign_keys=OFF")
             for pragma in SQLITE_LOAD_PRAGMAS:
                 tx.execute(f"PRAGMA {pragma}")
             tx.execute("BEGIN IMMEDIATE")
+            areas = _known(tx, payload)
+            gone = sorted(staged_areas - set(areas.to_pylist()))
+            if gone:
+                raise DataError(f"batch: field 'area_code' {gone[0]!r} is no longer a known area")
+            next_id = {name: tx.max_id(name) + 1 for name in LOCKED_TABLES}
+            batch_id = next_id["batch"]
         else:
+            # PostgreSQL: the transaction first (the batch and record tables locked against
+            # other writers; readers go on), then every part validated and COPY'd as it comes,
+            # under a provisional batch row that the end of the batch completes
             tx.execute("BEGIN")
             tx.execute(f"LOCK TABLE {', '.join(LOCKED_TABLES)} IN EXCLUSIVE MODE")
             if tx.rows("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
                 # foreign-key triggers off for this transaction only (SET LOCAL; needs a
-                # superuser): the references are validated in step 1, and the tables they
+                # superuser): the references are validated in Arrow, and the tables they
                 # point to outside the batch are locked against writers until the commit
                 tx.execute("LOCK TABLE area, source IN SHARE MODE")
                 tx.execute("SET LOCAL session_replication_role = replica")
-        areas = _known(tx, payload)
-        gone = sorted(staged_areas - set(areas.to_pylist()))
-        if gone:
-            raise DataError(f"batch: field 'area_code' {gone[0]!r} is no longer a known area")
+            areas = _known(tx, payload)
+            next_id = {name: tx.max_id(name) + 1 for name in LOCKED_TABLES}
+            batch_id = next_id["batch"]
+            provisional = replace(payload, status="received", rows_read=0, rows_accepted=0)
+            _ingest(tx, "batch", _batch_row(provisional, batch_id, None, _counts(provisional, {})))
+            for name, t in each_part(areas):
+                rows[name] = rows.get(name, 0) + _ingest(
+                    tx, name, _shift(name, t, batch_id, next_id)
+                )
+            _check_unique_across(keys)
+            payload = _completed(payload)
+        rejected = payload.status == "rejected"
+        if rejected and (staged or any(rows.values())):
+            raise UserInputError(
+                "batch: a rejected batch holds no records / un lote rechazado no tiene registros"
+            )
         current = (
             []
             if rejected
             else tx.rows(
                 "SELECT id, file_hash FROM batch WHERE source_code = ? AND period_start = ? "
-                f"AND period_end = ? AND status NOT IN {NOT_CURRENT!r} ORDER BY id",
+                f"AND period_end = ? AND status NOT IN {NOT_CURRENT!r} AND id <> ? ORDER BY id",
                 (
                     payload.source_code,
                     payload.period_start.isoformat(),
                     payload.period_end.isoformat(),
+                    batch_id,
                 )
                 if sqlite
-                else (payload.source_code, payload.period_start, payload.period_end),
+                else (payload.source_code, payload.period_start, payload.period_end, batch_id),
             )
         )
         if payload.file_hash is not None:
@@ -656,24 +707,24 @@ def write_batch(
                     status="unchanged",
                 )
         earlier = tuple(int(r[0]) for r in current)
-        next_id = {name: tx.max_id(name) + 1 for name in LOCKED_TABLES}
-        batch_id = next_id["batch"]
         if earlier:
             tx.execute(
                 "UPDATE batch SET status = 'superseded' WHERE id IN "
                 f"({', '.join(str(i) for i in earlier)})"
             )
         counts = _counts(payload, None)
-        _ingest(
-            tx, "batch", _batch_row(payload, batch_id, earlier[-1] if earlier else None, counts)
-        )
-        if sqlite and staged:
-            assert isinstance(stage, Stage)
-            stage.attach(tx.cur)
-        for st in staged:
-            rows[st.target] = rows.get(st.target, 0) + _ingest(
-                tx, st.target, st.insert(batch_id, next_id)
-            )
+        final = _batch_row(payload, batch_id, earlier[-1] if earlier else None, counts)
+        if sqlite:
+            _ingest(tx, "batch", final)
+            if staged:
+                assert stage is not None
+                stage.attach(tx.cur)
+            for st in staged:
+                rows[st.target] = rows.get(st.target, 0) + _ingest(
+                    tx, st.target, st.insert(batch_id, next_id)
+                )
+        else:
+            _update_batch_row(tx, final)
         if payload.quarantine is not None:
             rows["quarantine_row"] = _ingest(
                 tx,

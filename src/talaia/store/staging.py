@@ -1,13 +1,12 @@
-"""Bulk inserts through staging tables: the records of a batch are staged (Arrow in, no Python
-rows) before the batch's transaction, which then copies them with one ``INSERT ... SELECT`` per
-staged table, adding the id bases reserved under the write lock
-(:meth:`StagedTable.insert`). Staging needs no lock, so it can run while the rest of the file
-is still being prepared (:mod:`talaia.ingest.service`); the transaction stays short.
+"""Bulk inserts into an SQLite store through a scratch staging file, and Arrow reads back.
 
-PostgreSQL (:class:`PgStage`): temporary tables of the bulk ADBC connection, filled with
-``COPY`` (``adbc_ingest(temporary=True)``), dropped after the commit or the rollback.
-
-SQLite (:class:`Stage`), a scratch staging file:
+The records of a batch are staged (Arrow in, no Python rows) before the batch's transaction,
+which then copies them with one ``INSERT ... SELECT`` per staged table, adding the id bases
+reserved under the write lock (:meth:`StagedTable.insert`). Staging needs no lock, so it runs
+while the rest of the file is still being prepared (:mod:`talaia.ingest.service`) and SQLite's
+single write lock is held only for the copy. (PostgreSQL needs none of this: ``COPY`` through
+ADBC is fast, and its table locks do not stop readers, so the batch's transaction receives
+each part as it comes; :mod:`talaia.store.batches`.)
 
 Python's ``sqlite3`` needs one Python object per value: on a police file that conversion and
 ``executemany``'s binding took about three quarters of the store write. The ADBC SQLite driver
@@ -39,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,43 +167,6 @@ class Stage:
         """Close and delete the scratch folder."""
         self.close()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class PgStage:
-    """Temporary tables of a PostgreSQL bulk ADBC connection (autocommit, outside the batch's
-    transaction; the same connection then runs the transaction that copies them)."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self._prefix = f"talaia_stage_{uuid.uuid4().hex[:12]}"
-        self._names: list[str] = []
-
-    def add(self, target: str, table: pa.Table) -> StagedTable:
-        """Stage ``table`` (store form, relative ids) for store table ``target``."""
-        keep = [c for c in table.column_names if table[c].null_count < table.num_rows]
-        table = table.select(keep)
-        name = f"{self._prefix}_{target}_{len(self._names)}"
-        self._names.append(name)
-        cur = self._conn.cursor()
-        try:
-            cur.adbc_ingest(name, table, mode="create", temporary=True)
-        finally:
-            cur.close()
-        return StagedTable(target, name, tuple(table.column_names), table.num_rows)
-
-    def close(self) -> None:
-        """Nothing to close (the tables belong to the connection's session)."""
-
-    def remove(self) -> None:
-        """Drop the staged tables (after the commit or the rollback)."""
-        cur = self._conn.cursor()
-        try:
-            for name in self._names:
-                with contextlib.suppress(Exception):
-                    cur.execute(f"DROP TABLE IF EXISTS {name}")
-        finally:
-            cur.close()
-        self._names = []
 
 
 #: Schema name of the scratch file a read is copied into (see :func:`read_sqlite`).
