@@ -32,6 +32,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import queue
 import resource
 import shutil
 import socket
@@ -246,7 +247,13 @@ def _measure(path: Path, tmp: str, url: str | None, demo: str | None, refresh: b
     q = ctx.Queue()
     p = ctx.Process(target=_run, args=(str(path), tmp, q, url, demo, refresh))
     p.start()
-    res = q.get()
+    while True:
+        try:
+            res = q.get(timeout=1)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                raise SystemExit(f"the ingestion process failed (exit code {p.exitcode})") from None
     p.join()
     return res
 

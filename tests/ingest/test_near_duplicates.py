@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import text
 from tests.ingest.conftest import write_csv
 
 from talaia.ingest.service import ingest_file
 
 NOW = dt.datetime(2024, 6, 1)
+
+
+@pytest.fixture(autouse=True, params=["one slice", "one row per slice"])
+def slices(request, monkeypatch):
+    """Every test also runs with the search cut into slices of one candidate row: the time-cell
+    slicing must find each pair once, whatever the slice a pair's rows fall in."""
+    if request.param == "one row per slice":
+        from talaia.ingest import pipeline
+
+        monkeypatch.setattr(pipeline, "NEAR_SLICE_ROWS", 1)
 
 FORENSIC = """
 source: test_forensic

@@ -51,7 +51,7 @@ from talaia.records.schema import TABLES, conform
 Progress = Callable[[int, int], None]  # (rows done, bytes done)
 
 #: Memory limit of the pipeline's DuckDB connection (it spills to ``spill_dir`` beyond it).
-PREPARE_MEMORY = "512MB"
+PREPARE_MEMORY = "1GB"
 
 
 class PhaseTimes(dict):  # type: ignore[type-arg]
@@ -706,6 +706,10 @@ def _infer_period(tables: dict[str, pa.Table], profile: SourceProfile):  # type:
     return first, nxt - dt.timedelta(days=1)
 
 
+#: Candidate rows per slice of the near-duplicate search (memory bound), and pairs kept at most.
+NEAR_SLICE_ROWS = 2_000_000
+NEAR_PAIRS_MAX = 100_000
+
 #: Person attributes that must match for a near duplicate without coordinates.
 NEAR_ATTRIBUTES = {
     "incident": ("victim.sex", "victim.age"),
@@ -766,6 +770,8 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
     else:
         con.register("nd", pa.concat_tables(parts))
     tol = profile.near_duplicates
+    # the pairs are sorted at the end: the joins need not keep insertion order (and can spill)
+    con.execute("SET preserve_insertion_order = false")
     lat_max = con.execute("SELECT max(abs(y)) FROM nd").fetchall()[0][0] or 0.0
     cell_y = max(2 * tol.metres / 111_000.0, 1e-7)
     cos = max(float(np.cos(np.radians(min(lat_max, 89.0)))), 1e-3)
@@ -785,9 +791,10 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
     # point is expanded to those neighbour cells and joined on equality, then the exact
     # tolerances are applied (no quadratic band join). Located pairs: 2 x 2 x 2 (time, x, y)
     # cells; pairs where one record has no coordinates: same area and person, 2 time cells.
-    res = con.sql(f"""
+    sql = f"""
         WITH p AS (SELECT r, x, y, epoch(t) AS t, c, a, p1, p2, p3 FROM nd
-                   WHERE t IS NOT NULL AND c IS NOT NULL),
+                   WHERE t IS NOT NULL AND c IS NOT NULL
+                     AND floor(epoch(t) / {cell_t}) BETWEEN $lo - 1 AND $hi + 1),
         g AS (SELECT *, CAST(floor(t / {cell_t}) AS BIGINT) AS gt,
                      CAST(floor(x / {cell_x}) AS BIGINT) AS gx,
                      CAST(floor(y / {cell_y}) AS BIGINT) AS gy FROM p),
@@ -802,7 +809,8 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
             SELECT a.r AS row_a, b.r AS row_b, {dist} AS metres,
                    abs(b.t - a.t) / 60.0 AS minutes
             FROM g a JOIN e b ON a.c = b.c AND a.gt = b.nt AND a.gx = b.nx AND a.gy = b.ny
-            WHERE a.r < b.r AND abs(b.t - a.t) <= {secs} AND {dist} <= {tol.metres}),
+            WHERE a.gt BETWEEN $lo AND $hi AND a.r < b.r AND abs(b.t - a.t) <= {secs}
+              AND {dist} <= {tol.metres}),
         et AS (SELECT h.*, h.gt + d.k * h.ot AS nt, h.x IS NULL OR h.y IS NULL AS nc
                FROM h, d WHERE h.a IS NOT NULL),
         ga AS (SELECT *, x IS NULL OR y IS NULL AS nc FROM g WHERE a IS NOT NULL),
@@ -813,14 +821,32 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
             SELECT a.r AS row_a, b.r AS row_b, CAST(NULL AS DOUBLE) AS metres,
                    abs(b.t - a.t) / 60.0 AS minutes
             FROM ga a JOIN et b ON a.c = b.c AND a.a = b.a AND a.gt = b.nt AND {same_person}
-            WHERE a.nc AND a.r < b.r AND abs(b.t - a.t) <= {secs}
+            WHERE a.gt BETWEEN $lo AND $hi AND a.nc AND a.r < b.r AND abs(b.t - a.t) <= {secs}
             UNION ALL
             SELECT b.r AS row_a, a.r AS row_b, CAST(NULL AS DOUBLE) AS metres,
                    abs(b.t - a.t) / 60.0 AS minutes
             FROM ga a JOIN et b ON a.c = b.c AND a.a = b.a AND a.gt = b.nt AND {same_person}
-            WHERE a.nc AND NOT b.nc AND b.r < a.r AND abs(b.t - a.t) <= {secs})
+            WHERE a.gt BETWEEN $lo AND $hi AND a.nc AND NOT b.nc AND b.r < a.r
+              AND abs(b.t - a.t) <= {secs})
         SELECT * FROM (SELECT * FROM located UNION ALL SELECT * FROM by_area)
-        ORDER BY row_a, row_b LIMIT 100000""").to_arrow_table()
+        ORDER BY row_a, row_b LIMIT {NEAR_PAIRS_MAX}"""
+    # the search runs over slices of time cells (with their neighbour cells), so that memory
+    # is bounded by the slice, not the file: a pair is found in the slice of its first row's
+    # cell, once
+    lo_hi = con.execute(
+        f"SELECT CAST(min(floor(epoch(t) / {cell_t})) AS BIGINT), "
+        f"CAST(max(floor(epoch(t) / {cell_t})) AS BIGINT), count(*) FROM nd "
+        "WHERE t IS NOT NULL AND c IS NOT NULL"
+    ).fetchall()[0]
+    found: list[pa.Table] = []
+    if lo_hi[0] is not None:
+        g0, g1, n = int(lo_hi[0]), int(lo_hi[1]), int(lo_hi[2])
+        slices = max(1, -(-n // NEAR_SLICE_ROWS))
+        width = max(1, -(-(g1 - g0 + 1) // slices))
+        for lo in range(g0, g1 + 1, width):
+            found.append(con.execute(sql, {"lo": lo, "hi": lo + width - 1}).to_arrow_table())
+    res = pa.concat_tables(found) if found else empty
+    res = res.sort_by([("row_a", "ascending"), ("row_b", "ascending")]).slice(0, NEAR_PAIRS_MAX)
     if isinstance(parts[0], Path):
         con.execute("DROP VIEW nd")
     else:
