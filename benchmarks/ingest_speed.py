@@ -221,11 +221,20 @@ def _run(
             r.rows_accepted,
             r.rows_quarantined,
             r.rows_duplicate,
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            _peak_kib(),
             r.timings,
         )
     )
     engine.dispose()
+
+
+def _peak_kib() -> int:
+    """Peak resident memory of this process in KiB: ``VmHWM`` (``ru_maxrss`` would carry the
+    parent's peak across the spawn's ``exec``: the demo generator's, not the ingestion's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def bare(path: str) -> float:
@@ -258,18 +267,30 @@ def _measure(path: Path, tmp: str, url: str | None, demo: str | None, refresh: b
     return res
 
 
+def _option(name: str) -> str | None:
+    """The value after ``name`` on the command line (``None`` when absent)."""
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return None
+
+
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    values = {_option("--csv"), _option("--demo")}
+    args = [a for a in sys.argv[1:] if not a.startswith("--") and a not in values]
     sizes = [int(a) for a in args] or [1_000_000]
     with_pg = "--postgres" in sys.argv
     refresh = "--refresh" in sys.argv
     synthetic = "--synthetic" in sys.argv
+    given = _option("--csv")
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="talaia-bench-") as tmp:
             path = Path(tmp) / f"denuncias_{n}.csv"
             t = time.perf_counter()
             demo = None
-            if synthetic:
+            if given:
+                # a police file made earlier (e.g. kept from a run) and its demo folder
+                path, demo = Path(given), _option("--demo")
+            elif synthetic:
                 make_csv(path, n)
             else:
                 demo = str(make_demo_csv(path, n, Path(tmp)))
@@ -286,6 +307,7 @@ def main() -> None:
             if with_pg:
                 pg_root = Path(tempfile.mkdtemp(prefix="talaia-bench-pg-"))
                 os.chmod(pg_root, 0o755)
+                stack.callback(shutil.rmtree, pg_root, True)  # after the server has stopped
                 backends.append(("PostgreSQL", stack.enter_context(postgres(pg_root))))
             with stack:
                 for name, url in backends:

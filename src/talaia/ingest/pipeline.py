@@ -844,7 +844,7 @@ def _near_duplicates(con, parts, profile, renumber) -> pa.Table:  # type: ignore
         slices = max(1, -(-n // NEAR_SLICE_ROWS))
         width = max(1, -(-(g1 - g0 + 1) // slices))
         for lo in range(g0, g1 + 1, width):
-            found.append(con.execute(sql, {"lo": lo, "hi": lo + width - 1}).to_arrow_table())
+            found.append(con.sql(sql, params={"lo": lo, "hi": lo + width - 1}).to_arrow_table())
     res = pa.concat_tables(found) if found else empty
     res = res.sort_by([("row_a", "ascending"), ("row_b", "ascending")]).slice(0, NEAR_PAIRS_MAX)
     if isinstance(parts[0], Path):
