@@ -24,6 +24,7 @@ def slices(request, monkeypatch):
 
         monkeypatch.setattr(pipeline, "NEAR_SLICE_ROWS", 1)
 
+
 FORENSIC = """
 source: test_forensic
 profile_version: 1
