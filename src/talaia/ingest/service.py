@@ -351,6 +351,7 @@ def ingest_file(
             )
         )
         timings: dict = {}
+        state: dict = {}  # what complete() decided: the batch's report
 
         def complete():  # type: ignore[no-untyped-def]
             # every part is staged: the file is prepared; decide what the batch is
@@ -360,7 +361,7 @@ def ingest_file(
             report = build_report(prep, user)
             if patches:
                 report["corrections"] = {str(k): v for k, v in patches.items()}
-            timings["report"] = report
+            state["report"] = report
             share = prep.rows_quarantined / prep.rows_read if prep.rows_read else 1.0
             empty_ok = prof.allow_empty and prep.rows_read == 0
             if prep.rows_read == 0:
@@ -437,7 +438,7 @@ def ingest_file(
         finally:
             producer.stop()
         prep = producer.result()
-        report = timings.pop("report")
+        report = state["report"]
         t2 = time.perf_counter()
         timings["write_after_prepare_s"] = round(t2 - t0 - timings.get("prepare_s", 0.0), 3)
         if res.outcome == "unchanged":
