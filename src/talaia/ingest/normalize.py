@@ -1,24 +1,26 @@
-"""Normalize and validate one chunk of a delivered file, columnar, in three steps.
+"""Normalize and validate one chunk of a delivered file, columnar, in one DuckDB query.
 
-1. **Parse** (one DuckDB ``SELECT`` generated from the profile): every mapped field is trimmed,
-   value-mapped (folded keys: lower case, accents stripped, ``CASE`` on the folded text), parsed
-   with ``TRY_STRPTIME`` (a list of formats), ``TRY_CAST``, Excel serial days (epoch
-   1899-12-30) or epoch seconds/milliseconds; decimal and thousands separators are normalized
-   before numeric casts. Each field gives a value column ``v:<field>``, its raw text
-   ``r:<field>`` and a flag ``ok:<field>`` (false when a value was delivered but could not be
-   parsed or mapped).
-2. **Locate and pseudonymize** (NumPy): coordinates are reprojected to WGS84 with pyproj
-   (``always_xy``), areas found by point-in-polygon when the profile says so
-   (:class:`talaia.ingest.areas.AreaLookup`), personal identifiers replaced by HMAC-SHA256 (hex)
-   under the deployment secret (computed once per distinct value).
-3. **Validate** (one DuckDB ``SELECT``): each rule is a ``CASE`` giving a reason struct
-   ``{field, column, value, rule}``; a row's reasons are the non-null ones (``list_filter``), so
-   every reason is kept, not only the first. Rules: unparseable values, required fields, ages
-   0..120, dates not in the future and within the delivered period, ranges in order, coordinates
-   complete and inside the country (swapped lon/lat recognized), area known, code in the
-   crosswalk.
+1. **Parse** (:func:`field_items`, SQL generated from the profile): every mapped field is
+   trimmed, value-mapped (a ``CASE`` on the chunk's exact texts, each folded once in Python:
+   lower case, accents stripped), parsed with ``TRY_STRPTIME`` (a list of formats),
+   ``TRY_CAST``, Excel serial days (epoch 1899-12-30) or epoch seconds/milliseconds; decimal and
+   thousands separators are normalized before numeric casts; personal identifiers are replaced
+   by HMAC-SHA256 (hex) under the deployment secret, in SQL (:func:`hmac_sql`). Each field
+   gives a value ``v:<field>``, its raw text ``r:<field>`` and a flag ``ok:<field>`` (false
+   when a value was delivered but could not be parsed or mapped).
+2. **Locate and classify** (NumPy, Python), on a narrow table of only the fields they need:
+   coordinates are reprojected to WGS84 with pyproj (``always_xy``), areas found by
+   point-in-polygon when the profile says so (:class:`talaia.ingest.areas.AreaLookup`), and
+   rows classified by the crosswalk.
+3. **Validate**: each rule is a ``CASE`` giving a reason struct ``{field, column, value,
+   rule}``; a row's reasons are the non-null ones (``list_filter``), so every reason is kept,
+   not only the first. Rules: unparseable values, required fields, ages 0..120, dates not in
+   the future and within the delivered period, ranges in order, coordinates complete and
+   inside the country (swapped lon/lat recognized), area known, code in the crosswalk.
 
-No Python loop runs per row except the HMAC over distinct identifiers.
+Steps 1 and 3 are one query (:func:`chunk_sql`) over the chunk and step 2's columns: the
+parsed helper columns and the delivered texts never leave DuckDB, and a quarantined row's raw
+JSON and reasons are built only for rows where some rule fires. No Python loop runs per row.
 """
 
 from __future__ import annotations
@@ -177,7 +179,7 @@ _NULL_TOKEN = "\u241f"  # a value map's "known, maps to nothing" inside the SQL 
 
 def distinct_texts(chunk: pa.Table, profile: SourceProfile) -> dict[str, list[str]]:
     """The distinct texts of each value-mapped column of a chunk (at most
-    :data:`EXACT_MAP_LIMIT`; a column with more is left out), for :func:`parse_sql`."""
+    :data:`EXACT_MAP_LIMIT`; a column with more is left out), for :func:`field_items`."""
     out: dict[str, list[str]] = {}
     for name, spec in profile.fields.items():
         if spec.column is None or spec.column not in chunk.column_names:
@@ -206,16 +208,20 @@ def _exact_case(column: str, texts: list[str], vmap: dict[str, str | None]) -> s
     return f"CASE {q(column)} {' '.join(cases)} END" if cases else "CAST(NULL AS VARCHAR)"
 
 
-def parse_sql(
-    profile: SourceProfile, columns: list[str], texts: dict[str, list[str]] | None = None
-) -> str:
-    """The step-1 ``SELECT`` over the registered chunk table ``chunk``.
+def field_items(
+    profile: SourceProfile, texts: dict[str, list[str]] | None, secret: bytes
+) -> dict[str, dict[str, str]]:
+    """Step 1's SQL expressions over the chunk table ``chunk``, per mapped field: ``v`` (the
+    parsed, mapped value; a personal identifier's HMAC, see :func:`hmac_sql`), ``r`` (its raw
+    text), ``ok`` (false when a value was delivered but could not be parsed or mapped) and, for
+    dates, ``t`` (a time of day was delivered). The key ``"incident.occurred_precision"`` holds
+    the precision expression (``v`` only; it refers to the ``t:`` and ``v:`` columns by name).
 
     ``texts``: the distinct texts of value-mapped columns in this chunk
     (:func:`distinct_texts`); such a column is mapped with a ``CASE`` on its exact texts
     (folded once per distinct text, in Python) instead of folding every row in SQL.
     """
-    sel = ["chunk.*"]
+    out: dict[str, dict[str, str]] = {}
     precision_from = None
     for name, spec in profile.fields.items():
         if spec.constant is not None:
@@ -225,6 +231,7 @@ def parse_sql(
         typ = _field_type(name)
         vmap = _value_map(name, spec)
         ok = "true"
+        item: dict[str, str] = {}
         if typ == pa.timestamp("s"):
             ts, timed = _timestamp(raw, spec)
             if spec.time_column:
@@ -240,7 +247,7 @@ def parse_sql(
             if spec.date_only:
                 val = f"date_trunc('day', {val})"
             val = f"date_trunc('second', {val})"
-            sel.append(f"{timed} AS {q('t:' + name)}")
+            item["t"] = timed
             if name in ("incident.occurred_from", "custody.admitted_at"):
                 precision_from = name
         elif typ == pa.float64():
@@ -263,79 +270,82 @@ def parse_sql(
             if typ == pa.bool_():
                 val = f"CAST({val} AS BOOLEAN)"
             ok = f"({raw} IS NULL OR {_folded(raw)} IN ({keys}))"
+        elif name.endswith(".person_key"):
+            val = hmac_sql(raw, secret)  # pseudonymized: the clear text never leaves the query
         else:
             val = raw
-        sel.append(f"{val} AS {q('v:' + name)}")
-        sel.append(f"{raw} AS {q('r:' + name)}")
-        sel.append(f"COALESCE({ok}, false) AS {q('ok:' + name)}")
+        item.update(v=val, r=raw, ok=f"COALESCE({ok}, false)")
+        out[name] = item
     if precision_from:
         to = "incident.occurred_to" if precision_from.startswith("incident") else None
         rng = f"{q('v:' + to)} IS NOT NULL" if to and to in profile.fields else "false"
-        sel.append(
-            f"CASE WHEN {rng} THEN 'range' WHEN {q('t:' + precision_from)} THEN 'minute' "
-            f"ELSE 'day' END AS {q('v:incident.occurred_precision')}"
-        )
-    del columns
-    return "SELECT " + ",\n  ".join(sel) + " FROM chunk"
+        out["incident.occurred_precision"] = {
+            "v": f"CASE WHEN {rng} THEN 'range' WHEN {q('t:' + precision_from)} THEN 'minute' "
+            "ELSE 'day' END"
+        }
+    return out
+
+
+def _hmac_pads(secret: bytes) -> tuple[str, str]:
+    """RFC 2104's inner and outer padded keys (hex) for a SHA-256 HMAC under ``secret``."""
+    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key).hex(), bytes(b ^ 0x5C for b in key).hex()
+
+
+def hmac_sql(expr: str, secret: bytes) -> str:
+    """DuckDB expression: HMAC-SHA256 (RFC 2104; lower-case hex) of the UTF-8 text ``expr``
+    under ``secret``, ``sha256((K ^ opad) || sha256((K ^ ipad) || m))``; NULL stays NULL."""
+    ipad, opad = _hmac_pads(secret)
+    return f"sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || encode({expr}))))"
 
 
 def hmac_hex(values: pa.ChunkedArray | pa.Array, secret: bytes) -> pa.Array:
     """HMAC-SHA256 (RFC 2104; hex) of each value's UTF-8 bytes under ``secret``; nulls stay null.
 
-    Computed in DuckDB, vectorized and on every core: ``sha256((K ^ opad) || sha256((K ^ ipad)
-    || m))`` with the key padded (or first hashed, when longer than the 64-byte block) as RFC
-    2104 says; once per distinct value (``pyarrow.compute.unique``), spread back with
-    ``index_in`` + ``take``. Equal to Python's ``hmac.digest(secret, m, "sha256").hex()``
-    (tested with hypothesis).
+    The same SQL as ingestion's (:func:`hmac_sql`), run once per distinct value and spread
+    back with ``index_in`` + ``take``. Equal to Python's ``hmac.digest(secret, m,
+    "sha256").hex()`` (tested with hypothesis).
     """
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     arr = arr.cast(pa.string())
     uniq = pc.drop_null(pc.unique(arr))
-    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
-    key = key.ljust(64, b"\0")
-    ipad = bytes(b ^ 0x36 for b in key).hex()
-    opad = bytes(b ^ 0x5C for b in key).hex()
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         con.register("u", pa.table({"v": uniq}))
-        digests = con.sql(
-            f"SELECT sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || encode(v)))) "
-            "AS h FROM u"
-        ).to_arrow_table()["h"]
+        digests = con.sql(f"SELECT {hmac_sql('v', secret)} AS h FROM u").to_arrow_table()["h"]
     finally:
         con.close()
     return pc.take(digests.combine_chunks().cast(pa.string()), pc.index_in(arr, value_set=uniq))
 
 
-def locate_and_pseudonymize(
-    tbl: pa.Table, profile: SourceProfile, areas: AreaLookup | None, secret: bytes
-) -> pa.Table:
-    """Step 2: reproject points to WGS84, find areas by point, pseudonymize identifiers."""
-    lon_c, lat_c = "v:incident.lon", "v:incident.lat"
-    if lon_c in tbl.column_names and lat_c in tbl.column_names:
-        x = tbl[lon_c].to_numpy(zero_copy_only=False).astype(float)
-        y = tbl[lat_c].to_numpy(zero_copy_only=False).astype(float)
-        if profile.crs.upper() not in ("EPSG:4326", "WGS84", "OGC:CRS84"):
-            from pyproj import Transformer
+def _reprojects(profile: SourceProfile) -> bool:
+    """Whether the profile's points need reprojecting to WGS84."""
+    return profile.crs.upper() not in ("EPSG:4326", "WGS84", "OGC:CRS84")
 
-            tr = Transformer.from_crs(profile.crs, "EPSG:4326", always_xy=True)
-            x, y = tr.transform(x, y)
-            x = np.where(np.isfinite(x), x, np.nan)
-            y = np.where(np.isfinite(y), y, np.nan)
-            tbl = tbl.set_column(
-                tbl.column_names.index(lon_c), lon_c, pa.array(x, from_pandas=True)
-            )
-            tbl = tbl.set_column(
-                tbl.column_names.index(lat_c), lat_c, pa.array(y, from_pandas=True)
-            )
-        if profile.area.method == "point" and areas is not None:
-            codes = areas.locate(x, y, profile.area.level)
-            tbl = tbl.append_column("v:area", pa.array(codes, pa.string()))
-    for name, _spec in profile.fields.items():
-        if name.endswith(".person_key"):
-            col = "v:" + name
-            tbl = tbl.set_column(tbl.column_names.index(col), col, hmac_hex(tbl[col], secret))
+
+def locate(tbl: pa.Table, profile: SourceProfile, areas: AreaLookup | None) -> pa.Table:
+    """Step 2 on the point columns ``v:incident.lon``/``v:incident.lat``: reproject them to
+    WGS84 (pyproj, ``always_xy``) and, when the profile finds areas by point, add ``v:area``
+    (:class:`talaia.ingest.areas.AreaLookup`)."""
+    lon_c, lat_c = "v:incident.lon", "v:incident.lat"
+    if lon_c not in tbl.column_names or lat_c not in tbl.column_names:
+        return tbl
+    x = tbl[lon_c].to_numpy(zero_copy_only=False).astype(float)
+    y = tbl[lat_c].to_numpy(zero_copy_only=False).astype(float)
+    if _reprojects(profile):
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs(profile.crs, "EPSG:4326", always_xy=True)
+        x, y = tr.transform(x, y)
+        x = np.where(np.isfinite(x), x, np.nan)
+        y = np.where(np.isfinite(y), y, np.nan)
+        tbl = tbl.set_column(tbl.column_names.index(lon_c), lon_c, pa.array(x, from_pandas=True))
+        tbl = tbl.set_column(tbl.column_names.index(lat_c), lat_c, pa.array(y, from_pandas=True))
+    if profile.area.method == "point" and areas is not None:
+        codes = areas.locate(x, y, profile.area.level)
+        tbl = tbl.append_column("v:area", pa.array(codes, pa.string()))
     return tbl
 
 
@@ -355,12 +365,9 @@ _PARSE_RULE = {
 }
 
 
-def validate_sql(profile: SourceProfile, ctx: ChunkContext, area_join: str) -> str:
-    """The step-3 ``SELECT`` over ``parsed`` (step 1+2 output) giving ``reasons`` per row.
-
-    Each rule is a condition and a reason struct. The reasons list is built only for rows where
-    some condition holds (one ``OR`` of the conditions); other rows get an empty list.
-    """
+def _rules(profile: SourceProfile, ctx: ChunkContext) -> list[tuple[str, str]]:
+    """Step 3's rules over the parsed columns (``p``) and the area join (``a``): each a
+    condition and the reason struct it gives."""
     rules: list[tuple[str, str]] = []  # (condition, reason struct)
     area_col = profile.area.column
     for name, spec in profile.fields.items():
@@ -458,19 +465,82 @@ def validate_sql(profile: SourceProfile, ctx: ChunkContext, area_join: str) -> s
                 f"CAST({v} AS VARCHAR), 'rule': {q('c:reason')}}}",
             )
         )
+    return rules
+
+
+def chunk_sql(
+    profile: SourceProfile,
+    ctx: ChunkContext,
+    items: dict[str, dict[str, str]],
+    *,
+    side: tuple[str, ...] = (),
+    raw_columns: tuple[str, ...] = (),
+    hash_columns: tuple[str, ...] | None = None,
+) -> str:
+    """Steps 1 and 3 in one ``SELECT`` over the chunk table ``chunk`` (with step 2's results,
+    ``side``, as extra columns).
+
+    Parameters
+    ----------
+    items
+        :func:`field_items` of the chunk.
+    side
+        Step 2's columns in ``chunk`` (``v:area``, reprojected ``v:incident.lon``/``lat``,
+        the classification's ``c:`` columns); they replace the parsed columns of that name.
+    raw_columns
+        The delivered columns kept in a quarantined row's ``__raw`` (JSON).
+    hash_columns
+        When given, an accepted row's ``__h`` is the MD5 of these columns' texts.
+
+    Returns
+    -------
+    str
+        A query giving per row ``__row``, ``__area`` (the resolved area code), every ``v:``
+        value and ``c:`` column, ``__ok`` (no rule fired), and for quarantined rows ``__raw``
+        and ``__reasons`` (JSON lists of ``{field, column, value, rule}``, every reason, not
+        only the first). The parsed helper columns (``r:``, ``ok:``, ``t:``) and the raw
+        texts never leave DuckDB: the reasons list and the raw JSON are only built for rows
+        where some rule fires.
+    """
+    parsed = ["chunk.*"]
+    values: list[str] = []
+    for name, item in items.items():
+        for kind in ("v", "r", "ok", "t"):
+            col = f"{kind}:{name}"
+            if kind in item and col not in side:
+                parsed.append(f"{item[kind]} AS {q(col)}")
+        values.append(q("v:" + name))
+    if "c:reason" not in side:
+        parsed.append(f"CAST(NULL AS VARCHAR) AS {q('c:reason')}")
+    rules = _rules(profile, ctx)
     cases = ", ".join(f"CASE WHEN {cond} THEN {reason} END" for cond, reason in rules)
-    any_rule = " OR ".join(f"({cond})" for cond, _ in rules)
+    any_rule = " OR ".join(f"({cond})" for cond, _ in rules) or "false"
     reasons = (
         f"CASE WHEN {any_rule} THEN list_filter([{cases}], lambda x: x IS NOT NULL) "
         f"ELSE CAST([] AS {_REASON_TYPE}[]) END"
     )
-    # the step-1 helper columns (raw text, parse flags) stay behind: nothing downstream reads them
-    helpers = [q(f"{pre}{name}") for name in profile.fields for pre in ("r:", "ok:")]
-    helpers += [q("t:" + name) for name in profile.fields if _field_type(name) == pa.timestamp("s")]
-    return (
-        f"SELECT p.* EXCLUDE ({', '.join(helpers)}), {area_join}, {reasons} AS reasons "
+    # the parsed columns are materialized once (a MATERIALIZED CTE): inlined into the rules,
+    # each reference would parse its field again (measured: about 1.6x slower)
+    parsed_cte = f"WITH parsed AS MATERIALIZED (SELECT {', '.join(parsed)} FROM chunk) "
+    inner = (
+        f"SELECT p.*, {area_select(profile)}, {reasons} AS reasons "
         f"FROM parsed p {_area_from(profile)}"
     )
+    raw_json = (
+        "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in raw_columns) + "))"
+        if raw_columns
+        else "'{}'"
+    )
+    out = [q("__row"), q("__area"), *values, *(q(c) for c in side if c.startswith("c:"))]
+    out += [
+        "len(reasons) = 0 AS __ok",
+        f"CASE WHEN len(reasons) > 0 THEN CAST({raw_json} AS VARCHAR) END AS __raw",
+        "CASE WHEN len(reasons) > 0 THEN CAST(to_json(reasons) AS VARCHAR) END AS __reasons",
+    ]
+    if hash_columns is not None:
+        h = f"md5(concat_ws(chr(31), {', '.join(q(c) for c in hash_columns)}))"
+        out.append(f"CASE WHEN len(reasons) = 0 THEN {h} END AS __h")
+    return f"{parsed_cte}SELECT {', '.join(out)} FROM ({inner}) n"
 
 
 #: The SQL type of one reason (see :func:`_reason`).
@@ -501,7 +571,7 @@ def _area_from(profile: SourceProfile) -> str:
 
 
 def area_select(profile: SourceProfile) -> str:
-    """The expression giving the resolved area code in :func:`validate_sql`."""
+    """The expression giving the resolved area code in :func:`chunk_sql`."""
     if profile.area.method == "point":
         return f"{q('v:area')} AS {q('__area')}"
     return f"CASE WHEN a.n = 1 THEN a.a_code END AS {q('__area')}"
@@ -513,28 +583,67 @@ def normalize_chunk(
     profile: SourceProfile,
     ctx: ChunkContext,
     areas: AreaLookup | None,
-    parse: str,
-    validate: str,
+    *,
     classify: Callable[[pa.Table], pa.Table] | None = None,
+    classify_fields: tuple[str, ...] = (),
+    raw_columns: tuple[str, ...] = (),
+    hash_columns: tuple[str, ...] | None = None,
     times: Any = None,
 ) -> pa.Table:
-    """Run steps 1-3 on one chunk; returns the chunk's columns plus ``v:``/``r:`` values,
-    ``area`` and ``reasons`` (list of structs, empty when the row is valid). ``times``: an
-    optional :class:`talaia.ingest.pipeline.PhaseTimes` (``lap(phase)`` after each step)."""
+    """Run steps 1-3 on one chunk (see :func:`chunk_sql` for the columns returned).
+
+    Step 2 runs on a narrow table: only the fields it needs (points to reproject or locate,
+    ``classify_fields`` for ``classify``, which appends ``c:`` columns) are parsed for it;
+    its results are appended to the chunk's columns for the single step 1+3 query.
+    ``times``: an optional :class:`talaia.ingest.pipeline.PhaseTimes` (``lap(phase)`` after
+    each step).
+    """
     lap = times.lap if times is not None else (lambda _phase: None)
+    items = field_items(profile, distinct_texts(chunk, profile), ctx.secret)
     con.register("chunk", chunk)
-    parsed = con.sql(parse).to_arrow_table()
-    con.unregister("chunk")
-    lap("parse")
-    parsed = locate_and_pseudonymize(parsed, profile, areas, ctx.secret)
+    try:
+        side = _side(con, profile, items, areas, classify, classify_fields, lap)
+        if side is not None:
+            # step 2's columns join the chunk row for row (Arrow columns; no SQL join)
+            for name in side.column_names:
+                chunk = chunk.append_column(name, side[name])
+            con.register("chunk", chunk)
+        sql = chunk_sql(
+            profile,
+            ctx,
+            items,
+            side=tuple(side.column_names) if side is not None else (),
+            raw_columns=raw_columns,
+            hash_columns=hash_columns,
+        )
+        out = con.sql(sql).to_arrow_table()
+        lap("normalize")
+    finally:
+        con.unregister("chunk")
+    return out
+
+
+def _side(con, profile, items, areas, classify, classify_fields, lap) -> pa.Table | None:  # type: ignore[no-untyped-def]
+    """Step 2 on the fields it needs: points reprojected and located, rows classified.
+    Returns only the columns it changed or added (``None``: nothing to do)."""
+    points = ("incident.lon", "incident.lat")
+    moved = _reprojects(profile) and all(p in profile.fields for p in points)
+    need = list(points) if moved or (profile.area.method == "point" and areas is not None) else []
+    if classify is not None:
+        need += [f for f in classify_fields if f in profile.fields and f not in need]
+    need = [f for f in need if f in profile.fields]
+    if not need:
+        return None
+    sel = ", ".join(f"{items[f]['v']} AS {q('v:' + f)}" for f in need)
+    side = con.sql(f"SELECT {sel} FROM chunk").to_arrow_table()
+    side = locate(side, profile, areas)
     lap("locate")
     if classify is not None:
-        parsed = classify(parsed)
+        side = classify(side)
     lap("classify")
-    if "c:reason" not in parsed.column_names:
-        parsed = parsed.append_column("c:reason", pa.nulls(parsed.num_rows, pa.string()))
-    con.register("parsed", parsed)
-    out = con.sql(validate).to_arrow_table()
-    con.unregister("parsed")
-    lap("validate")
-    return out
+    keep = [
+        c
+        for c in side.column_names
+        if c.startswith("c:") or c == "v:area" or (moved and c[2:] in points)
+    ]
+    return side.select(keep) if keep else None

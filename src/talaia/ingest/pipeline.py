@@ -35,15 +35,7 @@ import pyarrow.parquet as pq
 
 from talaia.errors import DataError
 from talaia.ingest.areas import AreaLookup
-from talaia.ingest.normalize import (
-    ChunkContext,
-    area_select,
-    distinct_texts,
-    normalize_chunk,
-    parse_sql,
-    q,
-    validate_sql,
-)
+from talaia.ingest.normalize import ChunkContext, normalize_chunk, q
 from talaia.ingest.profile import SourceProfile
 from talaia.ingest.readers import FileReader
 from talaia.records.schema import TABLES, conform
@@ -154,6 +146,16 @@ def _classify(tbl: pa.Table, profile: SourceProfile, cw: CrosswalkRef | None) ->
         if name.startswith("set_"):
             tbl = tbl.append_column("c:" + name, res[name])
     return tbl
+
+
+def _classify_fields(profile: SourceProfile, cw: CrosswalkRef | None) -> tuple[str, ...]:
+    """The fields :func:`_classify` reads (national code, date, the crosswalk's conditions)."""
+    if cw is None:
+        return ()
+    custody = profile.record == "custody"
+    code = "custody.national_code" if custody else "offence.national_code"
+    date = "custody.admitted_at" if custody else "incident.occurred_from"
+    return (code, date, *cw.crosswalk.fields())  # type: ignore[attr-defined]
 
 
 def _key_expr(profile: SourceProfile) -> str:
@@ -286,7 +288,8 @@ def prepare(
         header_row=profile.header_row,
         chunk_rows=chunk_rows,
     )
-    parse = validate = ""
+    raw_cols: tuple[str, ...] = ()
+    hash_cols: tuple[str, ...] | None = None
     with reader:
         for chunk in reader.batches():
             times.lap("read")
@@ -300,10 +303,11 @@ def prepare(
                         f"obligatorias: {', '.join(missing)}; header read{delim}: "
                         f"{columns[:12]}"
                     )
-                validate = validate_sql(profile, ctx, area_select(profile))
+                raw_cols = tuple(c for c in columns if c not in pii)
+                if ext_field not in profile.fields:
+                    hash_cols = tuple(sorted(profile.columns_used() - pii)) or ("__row",)
             if patches:
                 chunk = _apply_patches(chunk, patches)
-            parse = parse_sql(profile, columns, distinct_texts(chunk, profile))
             rows_read += chunk.num_rows
             out = normalize_chunk(
                 con,
@@ -311,44 +315,36 @@ def prepare(
                 profile,
                 ctx,
                 areas,
-                parse,
-                validate,
                 classify=lambda t: _classify(t, profile, crosswalk),
+                classify_fields=_classify_fields(profile, crosswalk),
+                raw_columns=raw_cols,
+                hash_columns=hash_cols,
                 times=times,
             )
-            con.register("norm", out)
-            raw_cols = [c for c in columns if c not in pii]
-            raw_json = (
-                "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in raw_cols) + "))"
-                if raw_cols
-                else "'{}'"
-            )
+            del chunk
+            ok = out["__ok"]
+            bad = out.filter(pc.invert(ok))
             quarantined.append(
-                con.sql(
-                    f"SELECT __row AS row_number, {raw_json} AS raw, to_json(reasons) AS reasons "
-                    "FROM norm WHERE len(reasons) > 0"
-                ).to_arrow_table()
+                pa.table(
+                    {
+                        "row_number": bad["__row"],
+                        "raw": bad["__raw"],
+                        "reasons": bad["__reasons"],
+                    }
+                )
             )
+            good = out.filter(ok).drop_columns(["__ok", "__raw", "__reasons"])
+            del out
             times.lap("quarantine")
             # external ids: delivered, or derived from the row's content + its occurrence
-            keep_extra = ("__row", "__area")
-            keep = ", ".join(
-                q(c) for c in out.column_names if c.startswith(("v:", "c:")) or c in keep_extra
-            )
-            if ext_field in profile.fields:
-                ok = pc.equal(pc.list_value_length(out["reasons"]), 0)
-                good = out.select(
-                    [c for c in out.column_names if c.startswith(("v:", "c:")) or c in keep_extra]
-                ).filter(ok)
+            if hash_cols is None:
                 good = good.append_column("__ext", good["v:" + ext_field])
             else:
-                used = sorted(profile.columns_used() - pii) or ["__row"]
-                h = f"md5(concat_ws(chr(31), {', '.join(q(c) for c in used)}))"
+                con.register("good", good)
                 good = con.sql(
-                    f"SELECT g.* EXCLUDE (__h, __n), left(g.__h, 16) || '-' || "
-                    "(g.__n + COALESCE(c.n, 0)) AS __ext, g.__h FROM (SELECT "
-                    f"{keep}, {h} AS __h, row_number() OVER (PARTITION BY {h} ORDER BY __row) "
-                    "AS __n FROM norm WHERE len(reasons) = 0) g "
+                    "SELECT g.* EXCLUDE (__h, __n), left(g.__h, 16) || '-' || "
+                    "(g.__n + COALESCE(c.n, 0)) AS __ext, g.__h FROM (SELECT *, row_number() "
+                    "OVER (PARTITION BY __h ORDER BY __row) AS __n FROM good) g "
                     "LEFT JOIN idcount c ON c.h = g.__h"
                 ).to_arrow_table()
                 con.register("good", good)
@@ -360,7 +356,6 @@ def prepare(
                 )
                 con.execute("DELETE FROM idcount; INSERT INTO idcount SELECT * FROM idc2")
                 good = good.drop_columns(["__h"])
-            con.unregister("norm")
             rows_np = good["__row"].to_numpy()
             if len(rows_np) > 1 and bool((np.diff(rows_np) < 0).any()):
                 good = good.sort_by("__row")
