@@ -126,6 +126,11 @@ def test_a_kill_leaves_all_or_nothing(store_url, tmp_path, point, monkeypatch):
         assert _state(engine) == (1, ROWS, ROWS, ROWS)
     else:
         assert _state(engine) == (0, 0, 0, 0)
+    # the killed process's scratch folders are left behind (nothing could remove them) ...
+    folders = {tmp_path / "data"}
+    if engine.url.database and store_url.startswith("sqlite"):
+        folders.add(Path(engine.url.database).parent)
+    assert _scratch(folders)
     if store_url.startswith("sqlite"):
         with engine.connect() as c:
             assert c.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
@@ -139,4 +144,14 @@ def test_a_kill_leaves_all_or_nothing(store_url, tmp_path, point, monkeypatch):
         get_settings.cache_clear()
     assert r.outcome == ("unchanged" if point == "committed" else "loaded")
     assert _state(engine) == (1, ROWS, ROWS, ROWS)
+    # ... and the next ingestion removes them (their owner no longer runs)
+    assert _scratch(folders) == []
     engine.dispose()
+
+
+def _scratch(folders: set[Path]) -> list[str]:
+    from talaia.store.scratch import PREFIXES
+
+    return sorted(
+        p.name for f in folders if f.is_dir() for p in f.iterdir() if p.name.startswith(PREFIXES)
+    )

@@ -95,7 +95,25 @@ def test_sqlite_engine_is_wal_with_foreign_keys(tmp_path):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 65536  # a new store
     assert path.parent.is_dir()
+    engine.dispose()
+
+
+def test_sqlite_existing_store_keeps_its_page_size(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as c:  # a store made with SQLite's default page size
+        c.execute("PRAGMA page_size=4096")
+        c.execute("PRAGMA journal_mode=WAL")
+        c.execute("CREATE TABLE t(x)")
+        c.execute("INSERT INTO t VALUES (1)")
+    engine = get_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("SELECT x FROM t").scalar() == 1
+    engine.dispose()
 
 
 def test_reference_load_is_idempotent(store_engine, handmade_out):

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import queue
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -41,6 +40,7 @@ from talaia.ingest.pipeline import (
 from talaia.ingest.profile import SourceProfile, load_profile
 from talaia.ingest.report import build_report
 from talaia.settings import get_settings
+from talaia.store.scratch import remove_stale, scratch
 
 
 @dataclass(frozen=True)
@@ -305,6 +305,7 @@ def ingest_file(
         if m:
             per = parse_period(f"{m['year']}-{m['month']}")
     fhash = file_hash or file_sha256(path)
+    remove_stale(get_settings().data_dir)  # what a killed ingestion left behind
     same = _already(engine, prof.source, fhash, per)
     if same is not None:
         return IngestResult(
@@ -330,8 +331,7 @@ def ingest_file(
     # from there one part at a time: memory is bounded by the chunk size, not the file size
     root = get_settings().data_dir
     root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="talaia-ingest-", dir=root) as spill_name:
-        spill = Path(spill_name)
+    with scratch("talaia-ingest-", root) as spill:
         t0 = time.perf_counter()
         producer = _Producer(
             lambda on_part: prepare(

@@ -22,9 +22,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 #: Milliseconds an SQLite connection waits for another writer before failing.
 SQLITE_BUSY_MS = 30_000
 
+#: Page size of a new SQLite store, in bytes (SQLite's largest). The store is written in bulk
+#: (a batch is millions of rows in one transaction) and read by batch: against the default
+#: 4 KiB, a 1M-row batch's copy and commit took about a third less time (benchmarks/
+#: ingest_speed.py), with 16 times fewer WAL frames. It takes effect only when the file is
+#: created (an existing store keeps its page size).
+SQLITE_PAGE_SIZE = 65_536
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL; a no-op once created
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")

@@ -45,6 +45,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from talaia.store.scratch import scratch_folder
+
 #: Schema name of the attached staging file inside the store connection.
 SCHEMA = "talaia_stage"
 
@@ -120,11 +122,11 @@ class Stage:
         import adbc_driver_sqlite.dbapi as sqlite_adbc
 
         near.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix=".talaia-stage-", dir=near))
+        self.folder = scratch_folder(".talaia-stage-", near)
         self.path = self.folder / "stage.sqlite"
         self._conn: Any = sqlite_adbc.connect(str(self.path), autocommit=True)
         cur = self._conn.cursor()
-        for pragma in ("journal_mode=OFF", "synchronous=OFF"):
+        for pragma in ("page_size=65536", "journal_mode=OFF", "synchronous=OFF"):
             cur.execute(f"PRAGMA {pragma}")
             cur.fetchall()
         cur.close()
@@ -197,7 +199,7 @@ def read_sqlite(conn: Any, sql: str, near: Path | None = None) -> pa.Table:
         raise RuntimeError("read_sqlite: the connection is inside a transaction")
     near = near if near is not None else database_folder(conn)
     near.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".talaia-read-", dir=near))
+    folder = scratch_folder(".talaia-read-", near)
     path = folder / "read.sqlite"
     try:
         conn.execute(f"ATTACH DATABASE ? AS {READ_SCHEMA}", (str(path),))
