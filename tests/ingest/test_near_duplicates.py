@@ -20,9 +20,9 @@ def slices(request, monkeypatch):
     """Every test also runs with the search cut into slices of one candidate row: the time-cell
     slicing must find each pair once, whatever the slice a pair's rows fall in."""
     if request.param == "one row per slice":
-        from talaia.ingest import pipeline
+        from talaia.ingest import near
 
-        monkeypatch.setattr(pipeline, "NEAR_SLICE_ROWS", 1)
+        monkeypatch.setattr(near, "NEAR_SLICE_ROWS", 1)
 
 
 FORENSIC = """

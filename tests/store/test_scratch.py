@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from talaia.store import scratch as S
+from talaia.store import scratch
 
 
 def _dead_pid() -> int:
@@ -40,10 +40,10 @@ def test_stale_folders_removed_live_and_foreign_kept(tmp_path):
         dead_stage = _folder(tmp_path, ".talaia-stage-dead", f"{host}\n{_dead_pid()}\n")
         alive = _folder(tmp_path, ".talaia-stage-live", f"{host}\n{live.pid}\n")
         foreign = _folder(tmp_path, ".talaia-read-x", f"other-host\n{_dead_pid()}\n")
-        old = _folder(tmp_path, "talaia-ingest-old", None, age_s=S.ORPHAN_AGE_S + 60)
+        old = _folder(tmp_path, "talaia-ingest-old", None, age_s=scratch.ORPHAN_AGE_S + 60)
         young = _folder(tmp_path, "talaia-ingest-young", None, age_s=60)
         unrelated = _folder(tmp_path, "deliveries", f"{host}\n{_dead_pid()}\n")
-        new = S.scratch_folder("talaia-ingest-", tmp_path)
+        new = scratch.scratch_folder("talaia-ingest-", tmp_path)
         assert not dead.exists() and not dead_stage.exists() and not old.exists()
         for kept in (alive, foreign, young, unrelated, new):
             assert kept.is_dir(), kept.name
@@ -53,12 +53,12 @@ def test_stale_folders_removed_live_and_foreign_kept(tmp_path):
         live.kill()
         live.wait()
     # its owner gone, the live one's folder goes at the next call
-    assert S.remove_stale(tmp_path) == [alive]
+    assert scratch.remove_stale(tmp_path) == [alive]
 
 
 def test_scratch_context_removes_its_folder(tmp_path):
-    with S.scratch(".talaia-stage-", tmp_path / "made") as f:
+    with scratch.scratch(".talaia-stage-", tmp_path / "made") as f:
         assert f.is_dir() and f.parent == tmp_path / "made"
     assert not f.exists()
     with pytest.raises(ValueError, match="unknown scratch prefix"):
-        S.scratch_folder("other-", tmp_path)
+        scratch.scratch_folder("other-", tmp_path)
