@@ -275,7 +275,7 @@ def _option(name: str) -> str | None:
 
 
 def main() -> None:
-    values = {_option("--csv"), _option("--demo")}
+    values = {_option("--csv"), _option("--demo"), _option("--keep")}
     args = [a for a in sys.argv[1:] if not a.startswith("--") and a not in values]
     sizes = [int(a) for a in args] or [1_000_000]
     with_pg = "--postgres" in sys.argv
@@ -292,6 +292,13 @@ def main() -> None:
                 path, demo = Path(given), _option("--demo")
             elif synthetic:
                 make_csv(path, n)
+            elif _option("--keep"):
+                # generated into a kept folder, for later runs with --csv/--demo
+                keep = Path(_option("--keep") or ".") / f"rows-{n}"
+                keep.mkdir(parents=True, exist_ok=True)
+                path = keep / f"denuncias_{n}.csv"
+                demo = str(make_demo_csv(path, n, keep))
+                print(f"kept: --csv {path} --demo {demo}", flush=True)
             else:
                 demo = str(make_demo_csv(path, n, Path(tmp)))
             made = time.perf_counter() - t
