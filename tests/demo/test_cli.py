@@ -92,3 +92,61 @@ def test_demo_help_names_the_serve_options():
     assert res.exit_code == 0
     for opt in ("--serve", "--no-serve", "--port", "--host", "--canonical", "--years", "--fresh"):
         assert opt in res.output, opt
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_demo_fresh_empties_a_demo_only_postgres_store(tmp_path, monkeypatch, pg_url):
+    """``--fresh`` on PostgreSQL: a store holding only the demo is emptied and loaded again
+    (counts equal a first load, nothing doubled); one holding anything else is left whole."""
+    from sqlalchemy import text
+
+    from talaia.cli.demo import run_demo
+    from talaia.errors import UserInputError
+    from talaia.settings import get_settings
+    from talaia.store.database import get_engine
+
+    monkeypatch.setenv("TALAIA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TALAIA_DATABASE_URL", pg_url)
+    monkeypatch.delenv("TALAIA_WAREHOUSE_PATH", raising=False)
+    engine = get_engine(pg_url)
+
+    def counts() -> tuple[int, ...]:
+        with engine.connect() as c:
+            return tuple(
+                c.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in ("batch", "incident", "app_user", "audit_event", "role")
+            )
+
+    get_settings.cache_clear()
+    try:
+        run_demo(None, seed=5, scale=0.005, fresh=True, canonical=True, years=(2024,))
+        first = counts()
+        assert first[0] > 0 and first[1] > 0 and first[4] == 4
+        marker = "SELECT count(*) FROM audit_event WHERE action = 'test.marker'"
+        with engine.begin() as c:  # a row only a real emptying removes
+            c.execute(
+                text(
+                    "INSERT INTO audit_event (at, username, action) "
+                    "VALUES (now(), 'admin', 'test.marker')"
+                )
+            )
+        run_demo(None, seed=5, scale=0.005, fresh=True, canonical=True, years=(2024,))
+        assert counts() == first  # emptied, then loaded again: nothing doubled
+        with engine.connect() as c:
+            assert c.execute(text(marker)).scalar_one() == 0
+        with engine.begin() as c:  # something that is not the demo's
+            c.execute(
+                text(
+                    "INSERT INTO app_user (username, role_code, active) "
+                    "VALUES ('maria', 'analyst', true)"
+                )
+            )
+        before = counts()
+        with pytest.raises(UserInputError, match="user maria"):
+            run_demo(None, seed=5, scale=0.005, fresh=True, canonical=True, years=(2024,))
+        assert counts() == before  # nothing deleted
+        assert (tmp_path / "data" / "demo" / "manifest.json").exists()  # files kept too
+    finally:
+        get_settings.cache_clear()
+        engine.dispose()

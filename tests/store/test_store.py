@@ -430,3 +430,24 @@ def test_lean_record_indexes_migrate_both_ways(store_url):
     upgrade(engine)
     assert _record_indexes(engine) == lean
     engine.dispose()
+
+
+def test_empty_store_keeps_schema_and_roles(store_engine, handmade_out):
+    from talaia.store.database import current_revision, empty_store, head_revision, table_names
+
+    load_reference(store_engine, handmade_out)
+    load_canonical_tree(store_engine, handmade_out)
+    with store_engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM incident")).scalar_one() > 0
+    emptied = empty_store(store_engine)
+    assert "incident" in emptied and "role" not in emptied
+    with store_engine.connect() as c:
+        for t in emptied:
+            assert c.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() == 0, t
+        assert c.execute(text("SELECT count(*) FROM role")).scalar_one() == 4
+    assert current_revision(store_engine) == head_revision()
+    assert set(emptied) | {"role", "alembic_version"} == set(table_names(store_engine))
+    load_reference(store_engine, handmade_out)  # ids start again, loads as new
+    load_canonical_tree(store_engine, handmade_out)
+    with store_engine.connect() as c:
+        assert c.execute(text("SELECT min(id) FROM batch")).scalar_one() == 1

@@ -80,7 +80,9 @@ _T = {
         "agency": "Agency",
         "password": "Password",
         "portal": "Portal",
-        "pg_fresh": "--fresh only wipes files; the PostgreSQL store was not emptied.",
+        "pg_fresh": "--fresh: the PostgreSQL store was emptied (schema and roles kept).",
+        "pg_fresh_refused": "--fresh refused: the PostgreSQL store holds more than the demo "
+        "({what}); nothing was deleted. Empty it yourself, or use another database.",
         "bad_scale": "--scale must be positive",
         "bad_years": "--years: give YYYY or YYYY-YYYY (consecutive years), not {value!r}",
         "serve": "Start the portal with: talaia serve",
@@ -127,7 +129,9 @@ _T = {
         "agency": "Agencia",
         "password": "Contraseña",
         "portal": "Portal",
-        "pg_fresh": "--fresh solo borra archivos; el almacén PostgreSQL no se vació.",
+        "pg_fresh": "--fresh: se vació el almacén PostgreSQL (se conservan esquema y roles).",
+        "pg_fresh_refused": "--fresh rechazado: el almacén PostgreSQL contiene más que la "
+        "demostración ({what}); no se borró nada. Vacíelo usted, o use otra base de datos.",
         "bad_scale": "--scale debe ser positivo",
         "bad_years": "--years: indique AAAA o AAAA-AAAA (años consecutivos), no {value!r}",
         "serve": "Inicie el portal con: talaia serve",
@@ -402,15 +406,49 @@ class DemoResult:
     headline: Headline
 
 
+def _not_demo(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    """What a store holds besides the demo: other sources, other user accounts."""
+    from sqlalchemy import text
+
+    from talaia.ingest.demo import DEMO_SOURCES
+    from talaia.web.services.users import DEMO_USERS
+
+    with engine.connect() as c:
+        sources = [r[0] for r in c.execute(text("SELECT code FROM source ORDER BY code"))]
+        users = [r[0] for r in c.execute(text("SELECT username FROM app_user ORDER BY username"))]
+    demo_users = {u for u, *_ in DEMO_USERS}
+    return [f"source {s}" for s in sources if s not in DEMO_SOURCES] + [
+        f"user {u}" for u in users if u not in demo_users
+    ]
+
+
+def _wipe_postgres(url: str, console: Console) -> None:
+    """Empty a PostgreSQL store that holds only the demo (refused otherwise)."""
+    from talaia.store.database import current_revision, empty_store, get_engine
+
+    engine = get_engine(url)
+    try:
+        if current_revision(engine) is None:
+            return  # nothing there yet
+        other = _not_demo(engine)
+        if other:
+            raise UserInputError(_tr("pg_fresh_refused", what=", ".join(other[:5])))
+        empty_store(engine)
+    finally:
+        engine.dispose()
+    console.print(_tr("pg_fresh"))
+
+
 def _wipe(settings, out: Path, console: Console) -> None:  # type: ignore[no-untyped-def]
     data = settings.data_dir
+    if settings.database_url and not settings.database_url.startswith("sqlite"):
+        _wipe_postgres(settings.database_url, console)  # first: it may refuse
     for p in (out, settings.resolved_warehouse_path(), data / "deliveries"):
         if p.is_dir():
             shutil.rmtree(p)
         elif p.exists():
             p.unlink()
     if settings.database_url and not settings.database_url.startswith("sqlite"):
-        console.print(_tr("pg_fresh"))
         return
     db = Path(settings.resolved_database_url().removeprefix("sqlite:///"))
     for suffix in ("", "-wal", "-shm"):

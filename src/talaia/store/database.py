@@ -93,6 +93,31 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+#: Tables a migration seeds: kept by :func:`empty_store`.
+SEEDED_TABLES = ("role",)
+
+
+def empty_store(engine: Engine) -> list[str]:
+    """Delete every row the application wrote, in one transaction: the schema, its revision
+    and the seeded tables (:data:`SEEDED_TABLES`) stay. PostgreSQL: ``TRUNCATE ... RESTART
+    IDENTITY``; SQLite: ``DELETE`` (foreign keys off for it). Returns the tables emptied."""
+    from talaia.store.models import Base
+
+    names = [t.name for t in Base.metadata.sorted_tables if t.name not in SEEDED_TABLES]
+    present = set(table_names(engine))
+    names = [n for n in names if n in present]
+    if not names:
+        return []
+    with engine.begin() as conn:
+        if is_sqlite(engine):
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            for n in reversed(names):  # children first
+                conn.exec_driver_sql(f"DELETE FROM {n}")
+        else:
+            conn.exec_driver_sql(f"TRUNCATE TABLE {', '.join(names)} RESTART IDENTITY")
+    return names
+
+
 def current_revision(engine: Engine) -> str | None:
     """The store's current Alembic revision (``None`` on an empty database)."""
     from alembic.runtime.migration import MigrationContext
