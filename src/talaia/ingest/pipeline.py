@@ -493,6 +493,11 @@ def prepare(
     )
 
 
+#: Spilled parts are LZ4-compressed Arrow IPC: about a quarter of the bytes to write and read
+#: back (a 10M-row file spills gigabytes; on a slow disk the writes, not the CPU, bound it).
+_SPILL_IPC = pa.ipc.IpcWriteOptions(compression="lz4")
+
+
 def _spill(
     folder: Path, k: int, part: dict[str, pa.Table], table_rows: dict[str, int]
 ) -> dict[str, Path]:
@@ -500,7 +505,10 @@ def _spill(
     files = {}
     for name, table in part.items():
         path = folder / f"part-{k:05d}-{name}.arrow"
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+        with (
+            pa.OSFile(str(path), "wb") as sink,
+            pa.ipc.new_file(sink, table.schema, options=_SPILL_IPC) as w,
+        ):
             w.write_table(table)
         files[name] = path
         table_rows[name] = table_rows.get(name, 0) + table.num_rows
