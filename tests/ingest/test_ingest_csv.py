@@ -58,6 +58,34 @@ def test_good_file_loads_and_pseudonymizes(country, engine):
     assert sorted(iccs) == [("HOM", "0101"), ("ROB", "0401"), ("ROB", "0401")]
 
 
+def test_value_mapped_identifier_still_pseudonymized(country, engine):
+    """A profile that value-maps a personal identifier (placeholders to no value) gets the
+    mapped value hashed, never stored in clear."""
+    import hashlib
+    import hmac
+
+    tmp, profile = country
+    p = profile()
+    p.write_text(
+        p.read_text().replace(
+            "victim.person_key: {column: cedula}",
+            'victim.person_key: {column: cedula, values: {"111": "X-111", "SIN DATO": null}}',
+        )
+    )
+    assert "X-111" in p.read_text()
+    rows = [*GOOD]
+    rows[1] = [*rows[1][:-1], "SIN DATO"]
+    f = write_csv(tmp / "p.csv", rows)
+    r = ingest_file(engine, f, "test_police", p, "ana", period="2024-03", now=NOW)
+    assert (r.rows_accepted, r.rows_quarantined) == (3, 0)
+    with engine.connect() as c:
+        keys = [k for (k,) in c.execute(text("SELECT person_key FROM victim")).all()]
+    want = hmac.new(b"test-secret", b"X-111", hashlib.sha256).hexdigest()
+    assert want in keys
+    assert "X-111" not in keys and "SIN DATO" not in keys  # never in clear
+    assert all(k is None or len(k) == 64 for k in keys)
+
+
 def test_bad_values_quarantined_with_every_reason(country, engine):
     tmp, profile = country
     rows = [

@@ -270,10 +270,10 @@ def field_items(
             if typ == pa.bool_():
                 val = f"CAST({val} AS BOOLEAN)"
             ok = f"({raw} IS NULL OR {_folded(raw)} IN ({keys}))"
-        elif name.endswith(".person_key"):
-            val = hmac_sql(raw, secret)  # pseudonymized: the clear text never leaves the query
         else:
             val = raw
+        if name.endswith(".person_key"):
+            val = hmac_sql(val, secret)  # pseudonymized: the clear text never leaves the query
         item.update(v=val, r=raw, ok=f"COALESCE({ok}, false)")
         out[name] = item
     if precision_from:
