@@ -441,14 +441,15 @@ def _wipe_postgres(url: str, console: Console) -> None:
 
 def _wipe(settings, out: Path, console: Console) -> None:  # type: ignore[no-untyped-def]
     data = settings.data_dir
-    if settings.database_url and not settings.database_url.startswith("sqlite"):
+    postgres = bool(settings.database_url) and not settings.database_url.startswith("sqlite")
+    if postgres:
         _wipe_postgres(settings.database_url, console)  # first: it may refuse
     for p in (out, settings.resolved_warehouse_path(), data / "deliveries"):
         if p.is_dir():
             shutil.rmtree(p)
         elif p.exists():
             p.unlink()
-    if settings.database_url and not settings.database_url.startswith("sqlite"):
+    if postgres:
         return
     db = Path(settings.resolved_database_url().removeprefix("sqlite:///"))
     for suffix in ("", "-wal", "-shm"):

@@ -305,7 +305,8 @@ def ingest_file(
         if m:
             per = parse_period(f"{m['year']}-{m['month']}")
     fhash = file_hash or file_sha256(path)
-    remove_stale(get_settings().data_dir)  # what a killed ingestion left behind
+    root = get_settings().data_dir
+    remove_stale(root)  # what a killed ingestion left behind
     same = _already(engine, prof.source, fhash, per)
     if same is not None:
         return IngestResult(
@@ -329,8 +330,6 @@ def ingest_file(
     secret = get_settings().resolved_secret_key()
     # accepted rows are spilled chunk by chunk to Arrow files next to the store and written
     # from there one part at a time: memory is bounded by the chunk size, not the file size
-    root = get_settings().data_dir
-    root.mkdir(parents=True, exist_ok=True)
     with scratch("talaia-ingest-", root) as spill:
         t0 = time.perf_counter()
         producer = _Producer(

@@ -45,6 +45,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from talaia.store.database import SQLITE_PAGE_SIZE
 from talaia.store.scratch import scratch_folder
 
 #: Schema name of the attached staging file inside the store connection.
@@ -121,12 +122,11 @@ class Stage:
     def __init__(self, near: Path) -> None:
         import adbc_driver_sqlite.dbapi as sqlite_adbc
 
-        near.mkdir(parents=True, exist_ok=True)
         self.folder = scratch_folder(".talaia-stage-", near)
         self.path = self.folder / "stage.sqlite"
         self._conn: Any = sqlite_adbc.connect(str(self.path), autocommit=True)
         cur = self._conn.cursor()
-        for pragma in ("page_size=65536", "journal_mode=OFF", "synchronous=OFF"):
+        for pragma in (f"page_size={SQLITE_PAGE_SIZE}", "journal_mode=OFF", "synchronous=OFF"):
             cur.execute(f"PRAGMA {pragma}")
             cur.fetchall()
         cur.close()
@@ -198,7 +198,6 @@ def read_sqlite(conn: Any, sql: str, near: Path | None = None) -> pa.Table:
     if conn.in_transaction:
         raise RuntimeError("read_sqlite: the connection is inside a transaction")
     near = near if near is not None else database_folder(conn)
-    near.mkdir(parents=True, exist_ok=True)
     folder = scratch_folder(".talaia-read-", near)
     path = folder / "read.sqlite"
     try:
