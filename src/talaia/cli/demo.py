@@ -630,7 +630,10 @@ def register(app: typer.Typer) -> None:
             None, help="Data folder (sets TALAIA_DATA_DIR) / carpeta de datos."
         ),
         fresh: bool = typer.Option(
-            False, help="Wipe the store, warehouse and demo folder first / borrar antes."
+            False,
+            help="Wipe the store, warehouse and demo folder first (PostgreSQL: only a store "
+            "holding nothing but the demo) / borrar antes (PostgreSQL: solo un almacén que "
+            "contenga únicamente la demostración).",
         ),
         canonical: bool = typer.Option(
             False,
