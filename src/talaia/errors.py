@@ -26,3 +26,9 @@ class DataError(TalaiaError):
     """Input data that cannot be accepted as a whole (e.g. a crosswalk with errors)."""
 
     exit_code = 4
+
+
+class StoreBusyError(TalaiaError):
+    """The store stayed locked by another writer longer than the wait allowed."""
+
+    exit_code = 5

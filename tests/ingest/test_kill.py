@@ -3,9 +3,10 @@ batch or none of it, on SQLite and PostgreSQL, and the same file then loads norm
 
 The ingestion runs in a child process that stops itself at a chosen point (it writes a marker
 file and sleeps); the test kills it there. Points: while the file is being prepared (a first
-part spilled), while a part is being staged / copied into the store (SQLite: staged before the
-transaction; PostgreSQL: ``COPY`` inside it), inside the batch's transaction after the incident
-and offence rows are in, and after the commit (the batch is complete).
+part spilled), while a part is being written (SQLite: staged into a scratch file; PostgreSQL:
+``COPY``; both inside the batch's transaction), inside the batch's transaction after the first
+records are in (SQLite: a first group of parts copied; PostgreSQL: every part, at the audit
+events), and after the commit (the batch is complete).
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def _child(url: str, folder: str, point: str) -> None:
             batches._ingest = after(batches._ingest, lambda c, a: a[1] == "victim")
     elif point == "transaction":
         if url.startswith("sqlite"):
-            batches._ingest = after(batches._ingest, lambda c, a: a[1] == "offence")
+            # the first group of parts copied into the store, inside the transaction
+            staging.StagedCopy.flush = after(staging.StagedCopy.flush, lambda c, a: len(c) == 1)
         else:
             batches._audit = after(batches._audit, lambda c, a: True)
     elif point == "committed":

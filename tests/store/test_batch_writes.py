@@ -229,6 +229,16 @@ def test_batch_in_parts_is_all_or_nothing(loaded):
             BatchPayload(**{**pn_january().__dict__, "tables": {}, "parts": [first, second]}),
         )
     assert counts(loaded) == before
+    # an incident repeated across parts: on SQLite the store's unique index meets it first
+    # (the parts are copied as they come); the same error either way, nothing written
+    first, second = _pn_parts()
+    second = {**second, "incident": pa.concat_tables([second["incident"], first["incident"]])}
+    with pytest.raises(DataError, match="incident row 4: field 'external_id' 'PN-1' repeats row 1"):
+        write_batch(
+            loaded,
+            BatchPayload(**{**pn_january().__dict__, "tables": {}, "parts": [first, second]}),
+        )
+    assert counts(loaded) == before
     # a part whose reference points into another part is refused, also with nothing written
     first, second = _pn_parts()
     second = {**second, "victim": first["victim"]}
@@ -283,3 +293,28 @@ def test_postgres_role_without_superuser_loads_with_checks(loaded):
         with loaded.begin() as conn:
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+def test_a_batch_waits_for_the_write_lock_then_says_the_store_is_busy(loaded):
+    if not is_sqlite(loaded):
+        pytest.skip("SQLite's single write lock")
+    import sqlite3
+
+    from talaia.errors import StoreBusyError
+
+    other = sqlite3.connect(loaded.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another batch holds the store's write lock
+    conn = bulk_connect(loaded)
+    tx = batches_mod._Tx(conn, True)
+    tx.execute("PRAGMA busy_timeout=50")
+    try:
+        with pytest.raises(StoreBusyError, match="busy writing another batch"):
+            batches_mod._begin_immediate(tx, wait_s=0.3)
+        other.execute("COMMIT")
+        batches_mod._begin_immediate(tx, wait_s=0.3)  # free again: taken
+        with pytest.raises(Exception, match="within a transaction"):
+            tx.execute("BEGIN")  # the transaction is open
+        tx.execute("ROLLBACK")
+    finally:
+        other.close()
+        conn.close()

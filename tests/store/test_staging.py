@@ -60,7 +60,7 @@ def test_staged_rows_are_copied_with_the_id_bases(conn, tmp_path):
     ins = staged.insert(7, {"t": 100})
     conn.execute(ins.sql)
     conn.execute("COMMIT")
-    Stage.detach(conn.cursor())
+    stage.detach(conn.cursor())
     stage.remove()
     got = conn.execute("SELECT * FROM t ORDER BY id").fetchall()
     assert got == [
@@ -68,3 +68,45 @@ def test_staged_rows_are_copied_with_the_id_bases(conn, tmp_path):
         (101, 7, None, 0, None, None),
     ]
     assert not list(tmp_path.glob(".talaia-stage-*"))
+
+
+@pytest.mark.parametrize(
+    ("expected", "files"),
+    [
+        (None, [1, 1, 1, 1, 1, 1, 1, 13]),
+        (20, [3, 3, 3, 3, 3, 3, 2]),
+        (5, [1, 1, 1, 1, 1, 1, 1, 13]),
+    ],
+)
+def test_parts_are_grouped_within_the_attach_limit(conn, tmp_path, expected, files):
+    from talaia.store.staging import MAX_STAGES, StagedCopy
+
+    def insert(target, ins):
+        conn.execute(ins.sql)
+        return ins.num_rows
+
+    conn.execute("BEGIN IMMEDIATE")
+    cur = conn.cursor()
+    copy = StagedCopy(
+        tmp_path, insert, lambda st: st.attach(cur), 3, {"t": 10}, expected_parts=expected
+    )
+    per_file = []
+    for k in range(20):  # 20 parts of 2 rows, ids relative to the batch
+        n = len(copy.stages)
+        part = pa.table({"id": pa.array([2 * k, 2 * k + 1], pa.int64()), "a": [f"r{k}", None]})
+        copy.add([("t", part)])
+        if len(copy.stages) > n:
+            per_file.append(0)
+        per_file[-1] += 1
+    copy.flush()
+    conn.execute("COMMIT")
+    copy.detach(cur)
+    copy.remove()
+    # never more staging files attached than SQLite allows, every part copied once
+    assert len(copy.stages) <= MAX_STAGES and per_file == files
+    assert copy.rows == {"t": 40}
+    got = conn.execute("SELECT min(id), max(id), count(*), count(DISTINCT id) FROM t").fetchone()
+    assert got == (10, 49, 40, 40)
+    assert conn.execute("SELECT a FROM t WHERE id = 10 + 2 * 17").fetchone() == ("r17",)
+    assert not list(tmp_path.glob(".talaia-stage-*"))
+    assert [r[1] for r in conn.execute("PRAGMA database_list")] == ["main"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import json
+import math
 import re
 import sqlite3
 import tempfile
@@ -471,6 +472,20 @@ def _as_text(tbl: pa.Table) -> pa.Table:
         else:
             out.append(col.cast(pa.string()))
     return pa.Table.from_arrays(out, names=tbl.column_names)
+
+
+def expected_chunks(path: Path, fmt: str, chunk_rows: int = CHUNK_ROWS) -> int | None:
+    """About how many chunks :class:`FileReader` yields for a CSV/TSV file (its size over the
+    bytes of one chunk, from the mean row length of its first MiB); ``None`` for the other
+    formats. A guess, for planning only (:class:`talaia.store.staging.StagedCopy`)."""
+    if fmt not in ("csv", "tsv"):
+        return None
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        sample = fh.read(_SAMPLE)
+    per_row = max(len(sample), 1) / max(sample.count(b"\n"), 1)
+    rows = _csv_chunk_rows(path, chunk_rows)
+    return max(1, math.ceil(size / per_row / rows))
 
 
 def _csv_chunk_rows(path: Path, chunk_rows: int) -> int:

@@ -38,6 +38,7 @@ from talaia.ingest.pipeline import (
     read_part,
 )
 from talaia.ingest.profile import SourceProfile, load_profile
+from talaia.ingest.readers import expected_chunks
 from talaia.ingest.report import build_report
 from talaia.settings import get_settings
 from talaia.store.scratch import remove_stale, scratch
@@ -399,8 +400,8 @@ def ingest_file(
 
         from talaia.store.batches import BatchPayload, write_batch
 
-        # the file is prepared in a thread while the main thread stages each part as soon as
-        # it is spilled (talaia.store.staging); the batch's transaction runs at the end
+        # the file is prepared in a thread while the main thread, inside the batch's
+        # transaction, writes each part as soon as it is spilled (talaia.store.batches)
         placeholder = per or (dt.date(1, 1, 1), dt.date(1, 1, 1))
         payload = BatchPayload(
             source_code=prof.source,
@@ -408,6 +409,7 @@ def ingest_file(
             period_end=placeholder[1],
             parts=producer.parts(),
             complete=complete,
+            expected_parts=expected_chunks(path, prof.format),
         )
         try:
             res = write_batch(engine, payload)

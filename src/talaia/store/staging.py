@@ -1,12 +1,12 @@
-"""Bulk inserts into an SQLite store through a scratch staging file, and Arrow reads back.
+"""Bulk inserts into an SQLite store through scratch staging files, and Arrow reads back.
 
-The records of a batch are staged (Arrow in, no Python rows) before the batch's transaction,
-which then copies them with one ``INSERT ... SELECT`` per staged table, adding the id bases
-reserved under the write lock (:meth:`StagedTable.insert`). Staging needs no lock, so it runs
-while the rest of the file is still being prepared (:mod:`talaia.ingest.service`) and SQLite's
-single write lock is held only for the copy. (PostgreSQL needs none of this: ``COPY`` through
-ADBC is fast, and its table locks do not stop readers, so the batch's transaction receives
-each part as it comes; :mod:`talaia.store.batches`.)
+The records of a batch are staged (Arrow in, no Python rows) into scratch SQLite files that
+the batch's transaction attaches and copies with one ``INSERT ... SELECT`` per staged table,
+adding the id bases reserved under the write lock (:meth:`StagedTable.insert`). The
+transaction is open from the first part on, and the parts are staged and copied by groups
+(:class:`StagedCopy`) while the rest of the file is still being prepared
+(:mod:`talaia.ingest.service`). (PostgreSQL needs none of this: ``COPY`` through ADBC is fast,
+and the batch's transaction receives each part as it comes; :mod:`talaia.store.batches`.)
 
 Python's ``sqlite3`` needs one Python object per value: on a police file that conversion and
 ``executemany``'s binding took about three quarters of the store write. The ADBC SQLite driver
@@ -18,14 +18,16 @@ stale pages; SQLite's "How to corrupt" §2.2.1).
 
 So the store file is only ever opened by ``sqlite3``, and the ADBC driver writes elsewhere:
 
-1. :class:`Stage` writes each table of each part of a batch, already validated and in store
-   form with ids *relative to the batch*, into its own table of a scratch SQLite file in a
-   private folder next to the store (journal and sync off: it is thrown away), then **closes**
-   the ADBC connection, before the store transaction begins;
-2. inside the batch's transaction the store's ``sqlite3`` connection ``ATTACH``\\ es that file
-   and copies each staged table with one ``INSERT ... SELECT`` that adds the id bases reserved
-   under the write lock (:meth:`StagedTable.insert`): SQLite copies row by row in C;
-3. after ``COMMIT`` or ``ROLLBACK`` the file is detached and deleted.
+1. :class:`Stage` writes each table of a group of parts of a batch, already validated and in
+   store form with ids *relative to the batch*, into its own table of a scratch SQLite file in
+   a private folder next to the store (journal and sync off: it is thrown away), then
+   **closes** the ADBC connection;
+2. the store's ``sqlite3`` connection, inside the batch's transaction, ``ATTACH``\\ es that
+   file and copies each staged table with one ``INSERT ... SELECT`` that adds the id bases
+   reserved under the write lock (:meth:`StagedTable.insert`): SQLite copies row by row in C.
+   The next group goes to a new file (an attached file read inside a transaction cannot be
+   detached before it ends: :data:`MAX_STAGES`);
+3. after ``COMMIT`` or ``ROLLBACK`` the files are detached and deleted.
 
 The two copies of SQLite never have the same file open at the same time: the scratch file is
 written (ADBC) and closed before it is attached (``sqlite3``), and never reopened by ADBC.
@@ -119,9 +121,10 @@ class Stage:
         A folder on the same disk as the store (its folder); the scratch folder is made in it.
     """
 
-    def __init__(self, near: Path) -> None:
+    def __init__(self, near: Path, schema: str = SCHEMA) -> None:
         import adbc_driver_sqlite.dbapi as sqlite_adbc
 
+        self.schema = schema
         self.folder = scratch_folder(".talaia-stage-", near)
         self.path = self.folder / "stage.sqlite"
         self._conn: Any = sqlite_adbc.connect(str(self.path), autocommit=True)
@@ -146,7 +149,14 @@ class Stage:
             cur.adbc_ingest(name, table, mode="create")
         finally:
             cur.close()
-        return StagedTable(target, f"{SCHEMA}.{name}", tuple(table.column_names), table.num_rows)
+        return StagedTable(
+            target, f"{self.schema}.{name}", tuple(table.column_names), table.num_rows
+        )
+
+    @property
+    def closed(self) -> bool:
+        """Whether the ADBC connection is closed (no more tables can be added)."""
+        return self._conn is None
 
     def close(self) -> None:
         """Close the ADBC connection: required before the store connection attaches the file."""
@@ -157,18 +167,115 @@ class Stage:
     def attach(self, cur: Any) -> None:
         """Attach the (closed) staging file to the store's ``sqlite3`` cursor."""
         self.close()
-        cur.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.path),))
+        cur.execute(f"ATTACH DATABASE ? AS {self.schema}", (str(self.path),))
 
-    @staticmethod
-    def detach(cur: Any) -> None:
+    def detach(self, cur: Any) -> None:
         """Detach it again (after ``COMMIT`` or ``ROLLBACK``); no error when not attached."""
         with contextlib.suppress(Exception):  # not attached: a failure before the attach
-            cur.execute(f"DETACH DATABASE {SCHEMA}")
+            cur.execute(f"DETACH DATABASE {self.schema}")
 
     def remove(self) -> None:
         """Close and delete the scratch folder."""
         self.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+#: Staging files one batch's transaction attaches at most. SQLite allows 10 attached databases
+#: (``SQLITE_MAX_ATTACHED``), and a staging file cannot be detached before the commit: reading
+#: it inside the transaction holds its lock until then. So parts are grouped (:class:`StagedCopy`).
+MAX_STAGES = 8
+
+
+class StagedCopy:
+    """Copies the parts of one batch into an SQLite store *inside* its open transaction.
+
+    Each part's tables (store form, ids relative to the batch) are staged by the ADBC driver
+    into the current staging file (:class:`Stage`); when the group of parts is complete the file
+    is closed, attached to the store's ``sqlite3`` connection and copied with one
+    ``INSERT ... SELECT`` per table (:meth:`StagedTable.insert`). The copy of one group thus
+    runs while the next parts are being prepared, instead of after the whole file.
+
+    A staging file stays attached until the transaction ends (see :data:`MAX_STAGES`), so
+    parts are grouped: with ``expected_parts`` (a guess; a wrong one only changes the grouping)
+    the groups are about ``expected_parts / (max_stages - 1)`` parts each and the last file
+    takes what is left over; without it, each part is its own group until one file is left.
+
+    Parameters
+    ----------
+    near
+        A folder on the same disk as the store (the staging folders are made there).
+    insert
+        Runs one table's copy on the store connection, inside the transaction: called with the
+        store table's name and its :class:`StagedInsert`; returns the rows copied.
+    attach
+        Attaches a closed staging file to the store connection (``Stage.attach``).
+    batch_id, bases
+        The batch's id and the id bases reserved under the write lock.
+    """
+
+    def __init__(
+        self,
+        near: Path,
+        insert: Any,
+        attach: Any,
+        batch_id: int,
+        bases: dict[str, int],
+        *,
+        expected_parts: int | None = None,
+        max_stages: int = MAX_STAGES,
+    ) -> None:
+        self._near, self._insert, self._attach = near, insert, attach
+        self._batch_id, self._bases = batch_id, bases
+        self._expected, self._max = expected_parts, max(1, max_stages)
+        self.stages: list[Stage] = []
+        self._group: list[StagedTable] = []
+        self._parts_in_group = 0
+        self._parts_done = 0
+        self.rows: dict[str, int] = {}
+
+    def _group_size(self) -> float:
+        left = self._max - len(self.stages) + 1  # the open file counts as one of those left
+        if left <= 1:
+            return float("inf")
+        if self._expected is None:
+            return 1
+        # the expected parts over the files left but one (the last takes any overflow)
+        remaining = max(self._expected - (self._parts_done - self._parts_in_group), 1)
+        return max(1, -(-remaining // (left - 1)))
+
+    def add(self, tables: list[tuple[str, pa.Table]]) -> None:
+        """Stage one part's tables; copy the group when it is complete."""
+        if not self.stages or self.stages[-1].closed:
+            self.stages.append(Stage(self._near, f"{SCHEMA}_{len(self.stages)}"))
+        stage = self.stages[-1]
+        self._group.extend(stage.add(name, t) for name, t in tables if t.num_rows)
+        self._parts_in_group += 1
+        self._parts_done += 1
+        if self._parts_in_group >= self._group_size():
+            self.flush()
+
+    def flush(self) -> None:
+        """Copy the staged group into the store (no-op when nothing is staged)."""
+        if not self.stages or self.stages[-1].closed:
+            return
+        stage = self.stages[-1]
+        stage.close()
+        if self._group:
+            self._attach(stage)
+            for st in self._group:
+                n = self._insert(st.target, st.insert(self._batch_id, self._bases))
+                self.rows[st.target] = self.rows.get(st.target, 0) + n
+        self._group, self._parts_in_group = [], 0
+
+    def detach(self, cur: Any) -> None:
+        """Detach every staging file (after ``COMMIT`` or ``ROLLBACK``)."""
+        for stage in self.stages:
+            stage.detach(cur)
+
+    def remove(self) -> None:
+        """Delete every staging folder."""
+        for stage in self.stages:
+            stage.remove()
 
 
 #: Schema name of the scratch file a read is copied into (see :func:`read_sqlite`).

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from talaia import __version__
-from talaia.errors import DataError, NotFoundError, TalaiaError, UserInputError
+from talaia.errors import DataError, NotFoundError, StoreBusyError, TalaiaError, UserInputError
 from talaia.settings import Settings, get_settings
 from talaia.web.cache import ResponseCacheMiddleware
 from talaia.web.config import WebSettings
@@ -178,6 +178,10 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _de(request: Request, exc: DataError) -> Response:
         return _error(request, 422, str(exc))
+
+    @app.exception_handler(StoreBusyError)
+    async def _busy(request: Request, exc: StoreBusyError) -> Response:
+        return _error(request, 503, str(exc))
 
     @app.exception_handler(TalaiaError)
     async def _te(request: Request, exc: TalaiaError) -> Response:
