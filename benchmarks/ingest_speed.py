@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/ingest_speed.py [ROWS ...] [--postgres] [--refresh] [--synthetic]
+    python benchmarks/ingest_speed.py [ROWS ...] [--postgres] [--refresh] [--synthetic] [--floors]
 
 (default 1,000,000 rows). For each size the demo country is generated (``talaia.demo.generate``,
 seed 20240101) at the scale and the number of years that give at least N rows of the
@@ -20,7 +20,9 @@ process per run), the time of each phase (``prepare`` = the ingestion pipeline; 
 store's batch write, overlapping ``prepare`` when it runs in the writer process; ``refresh``)
 and the ratio to ``SELECT * FROM read_csv(..., all_varchar=true)`` into Arrow of the same file,
 the best of three runs timed in the same run (the physical floor). Target: within 5x of the
-bare read; 10M rows under 4 GiB peak.
+bare read; 10M rows under 4 GiB peak. ``--floors`` also times, in the same process after the
+end-to-end run, the two halves apart: the preparation alone (no store write beside it) and the
+store write alone (``write_batch`` of the prepared parts, already Arrow, as a second batch).
 """
 
 from __future__ import annotations
@@ -163,8 +165,60 @@ def postgres(root: Path):
         )
 
 
+def _floors(engine, path: str, source: str, prof, period: str | None, spill: Path) -> dict:  # type: ignore[no-untyped-def]
+    """The two halves of an ingestion measured apart, in the process that just ran it end to
+    end: ``prepare`` alone (no store write beside it) and ``write`` alone (``write_batch`` of
+    the parts it spilled, already in Arrow, as a second batch of the same store)."""
+    import datetime as dt
+
+    from talaia.ingest import service
+    from talaia.ingest.pipeline import prepare, read_part
+    from talaia.settings import get_settings
+    from talaia.store.batches import BatchPayload, write_batch
+
+    p, folder = service._resolve_profile(engine, source, prof)
+    per = service.parse_period(period) if period else None
+    t = time.perf_counter()
+    prep = prepare(
+        path,
+        p,
+        areas=service._areas(engine, p, folder),
+        crosswalk=service._crosswalk(engine, p, folder, "bench"),
+        secret=get_settings().resolved_secret_key(),
+        period=per,
+        spill_dir=spill,
+    )
+    prepare_s = time.perf_counter() - t
+    assert prep.period is not None
+    # a later period, so that the second batch supersedes nothing and is written in full
+    shift = dt.timedelta(days=3660)
+    t = time.perf_counter()
+    write_batch(
+        engine,
+        BatchPayload(
+            source_code=p.source,
+            period_start=prep.period[0] + shift,
+            period_end=prep.period[1] + shift,
+            file_hash="floor",
+            parts=(read_part(f) for f in prep.part_files),
+            rows_duplicate=prep.rows_duplicate,
+            expected_parts=len(prep.part_files),
+        ),
+    )
+    return {
+        "prepare_alone_s": round(prepare_s, 3),
+        "write_alone_s": round(time.perf_counter() - t, 3),
+    }
+
+
 def _run(
-    path: str, tmp: str, q: mp.Queue, url: str | None, demo: str | None, refresh: bool
+    path: str,
+    tmp: str,
+    q: mp.Queue,
+    url: str | None,
+    demo: str | None,
+    refresh: bool,
+    floors: bool = False,
 ) -> None:
     import os
 
@@ -214,6 +268,11 @@ def _run(
         refresh_warehouse=refresh,
     )
     el = time.perf_counter() - t
+    peak = _peak_kib()
+    if floors:
+        spill = Path(tempfile.mkdtemp(prefix="floors-", dir=tmp))
+        r.timings.update(_floors(engine, path, source, prof, None if demo else "2024-03", spill))
+        shutil.rmtree(spill, ignore_errors=True)
     q.put(
         (
             el,
@@ -221,7 +280,7 @@ def _run(
             r.rows_accepted,
             r.rows_quarantined,
             r.rows_duplicate,
-            _peak_kib(),
+            peak,
             r.timings,
         )
     )
@@ -251,10 +310,12 @@ def bare(path: str) -> float:
     return best
 
 
-def _measure(path: Path, tmp: str, url: str | None, demo: str | None, refresh: bool) -> tuple:
+def _measure(
+    path: Path, tmp: str, url: str | None, demo: str | None, refresh: bool, floors: bool
+) -> tuple:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_run, args=(str(path), tmp, q, url, demo, refresh))
+    p = ctx.Process(target=_run, args=(str(path), tmp, q, url, demo, refresh, floors))
     p.start()
     while True:
         try:
@@ -281,6 +342,7 @@ def main() -> None:
     with_pg = "--postgres" in sys.argv
     refresh = "--refresh" in sys.argv
     synthetic = "--synthetic" in sys.argv
+    floors = "--floors" in sys.argv
     given = _option("--csv")
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="talaia-bench-") as tmp:
@@ -318,7 +380,9 @@ def main() -> None:
                 backends.append(("PostgreSQL", stack.enter_context(postgres(pg_root))))
             with stack:
                 for name, url in backends:
-                    el, read, acc, quar, dup, rss, timings = _measure(path, tmp, url, demo, refresh)
+                    el, read, acc, quar, dup, rss, timings = _measure(
+                        path, tmp, url, demo, refresh, floors
+                    )
                     print(
                         f"  {name:<10} end to end {el:.2f}s ({read / el:,.0f} rows/s; read "
                         f"{read:,}, accepted {acc:,}, quarantined {quar:,}, duplicates {dup:,})"
@@ -326,6 +390,16 @@ def main() -> None:
                         f"target 5x  phases {timings}",
                         flush=True,
                     )
+                    if floors:
+                        pa_s, wa_s = timings["prepare_alone_s"], timings["write_alone_s"]
+                        print(
+                            f"  {'':<10} apart: prepare alone {pa_s:.2f}s ({pa_s / b:.1f}x the "
+                            f"bare read), write alone {wa_s:.2f}s ({wa_s / b:.1f}x); end to end "
+                            f"is {el / (pa_s + wa_s):.0%} of their sum, "
+                            f"{el / max(pa_s, wa_s):.2f}x the larger; "
+                            f"(bare read + write alone) x 5 = {5 * (b + wa_s):.1f}s",
+                            flush=True,
+                        )
 
 
 if __name__ == "__main__":
