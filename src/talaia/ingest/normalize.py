@@ -515,10 +515,8 @@ def chunk_sql(
     rules = _rules(profile, ctx)
     cases = ", ".join(f"CASE WHEN {cond} THEN {reason} END" for cond, reason in rules)
     any_rule = " OR ".join(f"({cond})" for cond, _ in rules) or "false"
-    reasons = (
-        f"CASE WHEN {any_rule} THEN list_filter([{cases}], lambda x: x IS NOT NULL) "
-        f"ELSE CAST([] AS {_REASON_TYPE}[]) END"
-    )
+    # NULL for a row no rule fires on (most rows): no empty list is built for it
+    reasons = f"CASE WHEN {any_rule} THEN list_filter([{cases}], lambda x: x IS NOT NULL) END"
     # the parsed columns are materialized once (a MATERIALIZED CTE): inlined into the rules,
     # each reference would parse its field again (measured: about 1.6x slower)
     parsed_cte = f"WITH parsed AS MATERIALIZED (SELECT {', '.join(parsed)} FROM chunk) "
@@ -533,18 +531,15 @@ def chunk_sql(
     )
     out = [q("__row"), q("__area"), *values, *(q(c) for c in side if c.startswith("c:"))]
     out += [
-        "len(reasons) = 0 AS __ok",
-        f"CASE WHEN len(reasons) > 0 THEN CAST({raw_json} AS VARCHAR) END AS __raw",
-        "CASE WHEN len(reasons) > 0 THEN CAST(to_json(reasons) AS VARCHAR) END AS __reasons",
+        "reasons IS NULL AS __ok",
+        f"CASE WHEN reasons IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS __raw",
+        "CAST(to_json(reasons) AS VARCHAR) AS __reasons",
     ]
     if hash_columns is not None:
         h = f"md5(concat_ws(chr(31), {', '.join(q(c) for c in hash_columns)}))"
-        out.append(f"CASE WHEN len(reasons) = 0 THEN {h} END AS __h")
+        out.append(f"CASE WHEN reasons IS NULL THEN {h} END AS __h")
     return f"{parsed_cte}SELECT {', '.join(out)} FROM ({inner}) n"
 
-
-#: The SQL type of one reason (see :func:`_reason`).
-_REASON_TYPE = 'STRUCT("field" VARCHAR, "column" VARCHAR, "value" VARCHAR, "rule" VARCHAR)'
 
 
 def _area_from(profile: SourceProfile) -> str:
