@@ -318,3 +318,24 @@ def test_a_batch_waits_for_the_write_lock_then_says_the_store_is_busy(loaded):
     finally:
         other.close()
         conn.close()
+
+
+def test_readers_go_on_and_never_see_a_batch_half_written(loaded):
+    """While a batch's parts are being written (its transaction open, the writer's lock held),
+    another connection reads the store, and sees it as it was before the batch."""
+    before = counts(loaded)
+    seen = []
+
+    def parts():
+        first, second = _pn_parts()
+        yield first
+        seen.append(counts(loaded))  # the first part is in the open transaction
+        yield second
+        seen.append(counts(loaded))
+
+    res = write_batch(
+        loaded, BatchPayload(**{**pn_january().__dict__, "tables": {}, "parts": parts()})
+    )
+    assert seen == [before, before]
+    after = counts(loaded)
+    assert after["incident"] == before["incident"] + 3 and dict(res.rows)["incident"] == 3
