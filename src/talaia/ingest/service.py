@@ -500,12 +500,16 @@ class _Producer:
                 continue
 
     def parts(self) -> Iterator[dict[str, pa.Table]]:
-        """The parts, as they come (ends when the producer is done, failed or stopped)."""
+        """The parts, as they come (ends when the producer is done, failed or stopped). A
+        part's files are deleted once the consumer has taken it (asked for the next one): on
+        a large file most of their bytes then never have to reach the disk."""
         while True:
             item = self._queue.get()
             if item is _DONE:
                 return
             yield read_part(item)
+            for path in item.values():
+                path.unlink(missing_ok=True)
 
     def result(self) -> PreparedBatch:
         """Wait for the producer; its PreparedBatch, or its exception raised here."""
