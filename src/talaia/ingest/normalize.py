@@ -522,10 +522,8 @@ def chunk_sql(
     # NULL for a row no rule fires on (most rows): no empty list is built for it
     reasons = f"CASE WHEN {any_rule} THEN list_filter([{cases}], lambda x: x IS NOT NULL) END"
     # the parsed columns are a CTE that DuckDB inlines: over a chunk scanned in parallel
-    # (SCAN_BATCH_ROWS) the query took about 0.65 of the time of a MATERIALIZED one, which is
-    # computed on one thread and copied first (one 139k-row chunk of the demo police file,
-    # best of 5). Within a whole ingestion on 2 cores, where the store's copy already keeps
-    # the second core busy, the gain was within the machine's noise
+    # (SCAN_BATCH_ROWS) that took about 0.7 of the time of a MATERIALIZED one (demo police
+    # file, 1M rows, alternating runs), which is computed on one thread and copied first
     parsed_cte = f"WITH parsed AS NOT MATERIALIZED (SELECT {', '.join(parsed)} FROM chunk) "
     inner = (
         f"SELECT p.*, {area_select(profile)}, {reasons} AS reasons "
