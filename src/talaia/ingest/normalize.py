@@ -468,10 +468,6 @@ def _rules(profile: SourceProfile, ctx: ChunkContext) -> list[tuple[str, str]]:
     return rules
 
 
-#: Rows per Arrow record batch of a chunk handed to DuckDB (its parallel scan's unit).
-SCAN_BATCH_ROWS = 32_768
-
-
 def chunk_sql(
     profile: SourceProfile,
     ctx: ChunkContext,
@@ -521,10 +517,13 @@ def chunk_sql(
     any_rule = " OR ".join(f"({cond})" for cond, _ in rules) or "false"
     # NULL for a row no rule fires on (most rows): no empty list is built for it
     reasons = f"CASE WHEN {any_rule} THEN list_filter([{cases}], lambda x: x IS NOT NULL) END"
-    # the parsed columns are a CTE that DuckDB inlines: over a chunk scanned in parallel
-    # (SCAN_BATCH_ROWS) that took about 0.7 of the time of a MATERIALIZED one (demo police
-    # file, 1M rows, alternating runs), which is computed on one thread and copied first
-    parsed_cte = f"WITH parsed AS NOT MATERIALIZED (SELECT {', '.join(parsed)} FROM chunk) "
+    # the parsed columns are materialized once (a MATERIALIZED CTE): inlined into the rules,
+    # each reference would parse its field again (measured: about 1.6x slower). Tried and not
+    # kept: the chunk cut into record batches (DuckDB's parallel scan) with the CTE inlined
+    # took 0.65 of the query's time alone, but on 2 cores it made PostgreSQL ingestion about
+    # a fifth slower (its server process needs the second core; 3 alternating rounds at 1M
+    # rows) and SQLite's no faster
+    parsed_cte = f"WITH parsed AS MATERIALIZED (SELECT {', '.join(parsed)} FROM chunk) "
     inner = (
         f"SELECT p.*, {area_select(profile)}, {reasons} AS reasons "
         f"FROM parsed p {_area_from(profile)}"
@@ -606,11 +605,7 @@ def normalize_chunk(
             # step 2's columns join the chunk row for row (Arrow columns; no SQL join)
             for name in side.column_names:
                 chunk = chunk.append_column(name, side[name])
-        # DuckDB scans an Arrow table one record batch at a time per thread: a chunk read
-        # as one batch would be normalized on one core (step 2's query above keeps it whole:
-        # its rows must come back in order, since they are appended row for row)
-        chunk = pa.Table.from_batches(chunk.to_batches(max_chunksize=SCAN_BATCH_ROWS))
-        con.register("chunk", chunk)
+            con.register("chunk", chunk)
         sql = chunk_sql(
             profile,
             ctx,
@@ -620,9 +615,6 @@ def normalize_chunk(
             hash_columns=hash_columns,
         )
         out = con.sql(sql).to_arrow_table()
-        rows = out["__row"].to_numpy()
-        if len(rows) > 1 and bool((np.diff(rows) < 0).any()):
-            out = out.sort_by("__row")  # the parallel plan may give the batches out of order
         lap("normalize")
     finally:
         con.unregister("chunk")
