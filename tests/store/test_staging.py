@@ -87,9 +87,7 @@ def test_parts_are_grouped_within_the_attach_limit(conn, tmp_path, expected, fil
 
     conn.execute("BEGIN IMMEDIATE")
     cur = conn.cursor()
-    copy = StagedCopy(
-        tmp_path, insert, lambda st: st.attach(cur), 3, {"t": 10}, expected_parts=expected
-    )
+    copy = StagedCopy(tmp_path, insert, cur, 3, {"t": 10}, expected_parts=expected)
     per_file = []
     for k in range(20):  # 20 parts of 2 rows, ids relative to the batch
         n = len(copy.stages)
@@ -100,7 +98,7 @@ def test_parts_are_grouped_within_the_attach_limit(conn, tmp_path, expected, fil
         per_file[-1] += 1
     copy.flush()
     conn.execute("COMMIT")
-    copy.detach(cur)
+    copy.detach()
     copy.remove()
     # never more staging files attached than SQLite allows, every part copied once
     assert len(copy.stages) <= MAX_STAGES and per_file == files

@@ -480,18 +480,20 @@ def expected_chunks(path: Path, fmt: str, chunk_rows: int = CHUNK_ROWS) -> int |
     formats. A guess, for planning only (:class:`talaia.store.staging.StagedCopy`)."""
     if fmt not in ("csv", "tsv"):
         return None
-    size = path.stat().st_size
+    per_row = _row_bytes(path)
+    rows = _csv_chunk_rows(path, chunk_rows, per_row)
+    return max(1, math.ceil(path.stat().st_size / per_row / rows))
+
+
+def _row_bytes(path: Path) -> float:
+    """The mean length of a row of a text file, from its first MiB."""
     with path.open("rb") as fh:
         sample = fh.read(_SAMPLE)
-    per_row = max(len(sample), 1) / max(sample.count(b"\n"), 1)
-    rows = _csv_chunk_rows(path, chunk_rows)
-    return max(1, math.ceil(size / per_row / rows))
+    return max(len(sample), 1) / max(sample.count(b"\n"), 1)
 
 
-def _csv_chunk_rows(path: Path, chunk_rows: int) -> int:
+def _csv_chunk_rows(path: Path, chunk_rows: int, per_row: float | None = None) -> int:
     """Rows per chunk: ``chunk_rows``, fewer when the file's rows are long (about
     :data:`CHUNK_BYTES` of the file per chunk; the mean row length from the first MiB)."""
-    with path.open("rb") as fh:
-        sample = fh.read(_SAMPLE)
-    per_row = max(len(sample), 1) / max(sample.count(b"\n"), 1)
+    per_row = _row_bytes(path) if per_row is None else per_row
     return max(1, min(chunk_rows, int(CHUNK_BYTES / per_row)))

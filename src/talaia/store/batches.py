@@ -677,7 +677,7 @@ def write_batch(
             copy = StagedCopy(
                 _store_folder(engine),
                 lambda name, ins: _ingest(tx, name, ins),
-                lambda stage: stage.attach(tx.cur),
+                tx.cur,
                 batch_id,
                 next_id,
                 expected_parts=payload.expected_parts,
@@ -781,7 +781,7 @@ def write_batch(
         raise
     finally:
         if copy is not None:
-            copy.detach(tx.cur)
+            copy.detach()
             copy.remove()
         if sqlite:
             with contextlib.suppress(Exception):

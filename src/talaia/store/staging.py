@@ -207,8 +207,8 @@ class StagedCopy:
     insert
         Runs one table's copy on the store connection, inside the transaction: called with the
         store table's name and its :class:`StagedInsert`; returns the rows copied.
-    attach
-        Attaches a closed staging file to the store connection (``Stage.attach``).
+    cur
+        A cursor of the store's ``sqlite3`` connection (the staging files are attached to it).
     batch_id, bases
         The batch's id and the id bases reserved under the write lock.
     """
@@ -217,14 +217,14 @@ class StagedCopy:
         self,
         near: Path,
         insert: Any,
-        attach: Any,
+        cur: Any,
         batch_id: int,
         bases: dict[str, int],
         *,
         expected_parts: int | None = None,
         max_stages: int = MAX_STAGES,
     ) -> None:
-        self._near, self._insert, self._attach = near, insert, attach
+        self._near, self._insert, self._cur = near, insert, cur
         self._batch_id, self._bases = batch_id, bases
         self._expected, self._max = expected_parts, max(1, max_stages)
         self.stages: list[Stage] = []
@@ -261,16 +261,16 @@ class StagedCopy:
         stage = self.stages[-1]
         stage.close()
         if self._group:
-            self._attach(stage)
+            stage.attach(self._cur)
             for st in self._group:
                 n = self._insert(st.target, st.insert(self._batch_id, self._bases))
                 self.rows[st.target] = self.rows.get(st.target, 0) + n
         self._group, self._parts_in_group = [], 0
 
-    def detach(self, cur: Any) -> None:
+    def detach(self) -> None:
         """Detach every staging file (after ``COMMIT`` or ``ROLLBACK``)."""
         for stage in self.stages:
-            stage.detach(cur)
+            stage.detach(self._cur)
 
     def remove(self) -> None:
         """Delete every staging folder."""
