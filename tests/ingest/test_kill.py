@@ -2,8 +2,8 @@
 batch or none of it, on SQLite and PostgreSQL, and the same file then loads normally.
 
 The ingestion runs in a child process that stops itself at a chosen point (it writes a marker
-file and sleeps); the test kills it there. Points: while the file is being prepared (a first
-part spilled), while a part is being written (SQLite: staged into a scratch file; PostgreSQL:
+file and sleeps); the test kills it there. Points: while the file is being prepared (a second
+part split), while a part is being written (SQLite: staged into a scratch file; PostgreSQL:
 ``COPY``; both inside the batch's transaction), inside the batch's transaction after the first
 records are in (SQLite: a first group of parts copied; PostgreSQL: every part, at the audit
 events), and after the commit (the batch is complete).
@@ -68,7 +68,7 @@ def _child(url: str, folder: str, point: str) -> None:
 
     service.prepare = functools.partial(pipeline.prepare, chunk_rows=60)
     if point == "prepare":
-        pipeline._spill = after(pipeline._spill, lambda c, a: len(c) == 2)
+        pipeline._split_tables = after(pipeline._split_tables, lambda c, a: len(c) == 2)
     elif point == "part":
         if url.startswith("sqlite"):
             staging.Stage.add = after(staging.Stage.add, lambda c, a: len(c) == 3)

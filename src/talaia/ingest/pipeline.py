@@ -181,7 +181,7 @@ def prepare(
     progress: Progress | None = None,
     chunk_rows: int = 250_000,
     spill_dir: Path | None = None,
-    on_part: Callable[[Mapping[str, Path]], None] | None = None,
+    on_part: Callable[[dict[str, pa.Table]], None] | None = None,
     file_hash: str | None = None,
 ) -> PreparedBatch:
     """Read, normalize, validate, classify and de-duplicate one delivered file.
@@ -216,9 +216,11 @@ def prepare(
         ``tables`` is then empty) and DuckDB spills there, so that memory stays bounded by
         the chunk size, not the file size. ``None``: everything is kept in memory.
     on_part
-        With ``spill_dir``: called with each spilled part's files as soon as they are written
-        (:func:`read_part` reads them), so that a consumer can load the first parts while the
-        rest of the file is prepared. An exception it raises stops the preparation.
+        With ``spill_dir``: each chunk's canonical tables are handed to it as soon as they are
+        split, instead of being written to ``spill_dir`` (``part_files`` is then empty), so
+        that a consumer loads the first parts while the rest of the file is prepared; memory
+        stays bounded when it blocks until it can take the part (as the ingestion's bounded
+        queue does). An exception it raises stops the preparation.
     file_hash
         The file's SHA-256 when the caller already has it (else it is computed).
 
@@ -393,9 +395,12 @@ def prepare(
                 accepted.append(_canonical_flat(new, profile))
             else:
                 part = _split_tables(_canonical_flat(new, profile), profile)
-                spilled.append(_spill(Path(spill_dir), len(spilled), part, table_rows))
+                for name, table in part.items():
+                    table_rows[name] = table_rows.get(name, 0) + table.num_rows
                 if on_part is not None:
-                    on_part(spilled[-1])
+                    on_part(part)  # the consumer takes it as it is: nothing written to disk
+                else:
+                    spilled.append(_spill(Path(spill_dir), len(spilled), part))
                 span = _infer_period(part, profile)
                 if span is not None:
                     spans.append(span)
@@ -406,7 +411,7 @@ def prepare(
                     near_rows.append(cand)
             if spill_dir is not None and near_rows:
                 # near-duplicate candidates go to Parquet too (DuckDB reads them back)
-                nd_path = Path(spill_dir) / f"near-{len(spilled):05d}.parquet"
+                nd_path = Path(spill_dir) / f"near-{len(near_files):05d}.parquet"
                 pq.write_table(near_rows.pop(), nd_path)
                 near_files.append(nd_path)
             times.lap("near")
@@ -498,10 +503,8 @@ def prepare(
 _SPILL_IPC = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
-def _spill(
-    folder: Path, k: int, part: dict[str, pa.Table], table_rows: dict[str, int]
-) -> dict[str, Path]:
-    """Write one chunk's canonical tables as Arrow IPC files; count their rows."""
+def _spill(folder: Path, k: int, part: dict[str, pa.Table]) -> dict[str, Path]:
+    """Write one chunk's canonical tables as Arrow IPC files."""
     files = {}
     for name, table in part.items():
         path = folder / f"part-{k:05d}-{name}.arrow"
@@ -511,7 +514,6 @@ def _spill(
         ):
             w.write_table(table)
         files[name] = path
-        table_rows[name] = table_rows.get(name, 0) + table.num_rows
     return files
 
 
