@@ -22,7 +22,8 @@ and the ratio to ``SELECT * FROM read_csv(..., all_varchar=true)`` into Arrow of
 the best of three runs timed in the same run (the physical floor). Target: within 5x of the
 bare read; 10M rows under 4 GiB peak. ``--floors`` also times, in the same process after the
 end-to-end run, the two halves apart: the preparation alone (no store write beside it) and the
-store write alone (``write_batch`` of the prepared parts, already Arrow, as a second batch).
+store write alone (``write_batch`` of the prepared parts, already Arrow, into a fresh store
+set up as the benchmark's: a new SQLite file, or a new database on the same PostgreSQL server).
 """
 
 from __future__ import annotations
@@ -165,16 +166,17 @@ def postgres(root: Path):
         )
 
 
-def _floors(engine, path: str, source: str, prof, period: str | None, spill: Path) -> dict:  # type: ignore[no-untyped-def]
+def _floors(engine, path: str, source: str, prof, period: str | None, spill: Path, demo) -> dict:  # type: ignore[no-untyped-def]
     """The two halves of an ingestion measured apart, in the process that just ran it end to
-    end: ``prepare`` alone (no store write beside it) and ``write`` alone (``write_batch`` of
-    the parts it spilled, already in Arrow, as a second batch of the same store)."""
-    import datetime as dt
-
+    end: ``prepare`` alone (no store write beside it) and ``write`` alone: ``write_batch`` of
+    the parts it spilled, already in Arrow, into a *fresh* store set up as the benchmark's
+    (a new SQLite file, or a new database on the same PostgreSQL server), as its first batch:
+    the same work as the end-to-end run's store write."""
     from talaia.ingest import service
     from talaia.ingest.pipeline import prepare, read_part
     from talaia.settings import get_settings
     from talaia.store.batches import BatchPayload, write_batch
+    from talaia.store.database import get_engine
 
     p, folder = service._resolve_profile(engine, source, prof)
     per = service.parse_period(period) if period else None
@@ -190,46 +192,41 @@ def _floors(engine, path: str, source: str, prof, period: str | None, spill: Pat
     )
     prepare_s = time.perf_counter() - t
     assert prep.period is not None
-    # a later period, so that the second batch supersedes nothing and is written in full
-    shift = dt.timedelta(days=3660)
+    if engine.url.get_backend_name() == "sqlite":
+        fresh_url = f"sqlite:///{spill.parent}/fresh-{os.getpid()}.sqlite"
+    else:
+        from sqlalchemy import text
+
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("CREATE DATABASE floors"))
+        fresh_url = engine.url.set(database="floors").render_as_string(hide_password=False)
+    fresh = get_engine(fresh_url)
+    _setup(fresh, spill.parent, demo)
+    service._ensure_source(fresh, p)
+    service._areas(fresh, p, folder)
     t = time.perf_counter()
     write_batch(
-        engine,
+        fresh,
         BatchPayload(
             source_code=p.source,
-            period_start=prep.period[0] + shift,
-            period_end=prep.period[1] + shift,
+            period_start=prep.period[0],
+            period_end=prep.period[1],
             file_hash="floor",
             parts=(read_part(f) for f in prep.part_files),
             rows_duplicate=prep.rows_duplicate,
             expected_parts=len(prep.part_files),
         ),
     )
-    return {
-        "prepare_alone_s": round(prepare_s, 3),
-        "write_alone_s": round(time.perf_counter() - t, 3),
-    }
+    write_s = time.perf_counter() - t
+    fresh.dispose()
+    return {"prepare_alone_s": round(prepare_s, 3), "write_alone_s": round(write_s, 3)}
 
 
-def _run(
-    path: str,
-    tmp: str,
-    q: mp.Queue,
-    url: str | None,
-    demo: str | None,
-    refresh: bool,
-    floors: bool = False,
-) -> None:
-    import os
+def _setup(engine, data: Path, demo: str | None) -> tuple[str, Path | None]:  # type: ignore[no-untyped-def]
+    """Migrate an empty store and give it the benchmark's reference data and crosswalks (the
+    demo's, or the synthetic profile's areas and crosswalk); returns (source, profile path)."""
+    from talaia.store.database import upgrade
 
-    data = Path(tempfile.mkdtemp(prefix="data-", dir=tmp))
-    os.environ["TALAIA_DATA_DIR"] = str(data)
-    os.environ["TALAIA_SECRET_KEY"] = "bench"
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from talaia.ingest.service import ingest_file
-    from talaia.store.database import get_engine, upgrade
-
-    engine = get_engine(url or f"sqlite:///{data}/store.sqlite")
     upgrade(engine)
     if demo is not None:
         from talaia.ingest.demo import save_demo_crosswalks
@@ -253,6 +250,29 @@ def _run(
             )
         )
         source = "test_police"
+    return source, prof
+
+
+def _run(
+    path: str,
+    tmp: str,
+    q: mp.Queue,
+    url: str | None,
+    demo: str | None,
+    refresh: bool,
+    floors: bool = False,
+) -> None:
+    import os
+
+    data = Path(tempfile.mkdtemp(prefix="data-", dir=tmp))
+    os.environ["TALAIA_DATA_DIR"] = str(data)
+    os.environ["TALAIA_SECRET_KEY"] = "bench"
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from talaia.ingest.service import ingest_file
+    from talaia.store.database import get_engine
+
+    engine = get_engine(url or f"sqlite:///{data}/store.sqlite")
+    source, prof = _setup(engine, data, demo)
     if refresh:
         from talaia.warehouse import rebuild
 
@@ -271,7 +291,9 @@ def _run(
     peak = _peak_kib()
     if floors:
         spill = Path(tempfile.mkdtemp(prefix="floors-", dir=tmp))
-        r.timings.update(_floors(engine, path, source, prof, None if demo else "2024-03", spill))
+        r.timings.update(
+            _floors(engine, path, source, prof, None if demo else "2024-03", spill, demo)
+        )
         shutil.rmtree(spill, ignore_errors=True)
     q.put(
         (
