@@ -173,7 +173,7 @@ def _floors(engine, path: str, source: str, prof, period: str | None, spill: Pat
     (a new SQLite file, or a new database on the same PostgreSQL server), as its first batch:
     the same work as the end-to-end run's store write."""
     from talaia.ingest import service
-    from talaia.ingest.pipeline import prepare, read_part
+    from talaia.ingest.pipeline import prepare
     from talaia.settings import get_settings
     from talaia.store.batches import BatchPayload, write_batch
     from talaia.store.database import get_engine
@@ -212,7 +212,7 @@ def _floors(engine, path: str, source: str, prof, period: str | None, spill: Pat
             period_start=prep.period[0],
             period_end=prep.period[1],
             file_hash="floor",
-            parts=(read_part(f) for f in prep.part_files),
+            parts=prep.parts(),
             rows_duplicate=prep.rows_duplicate,
             expected_parts=len(prep.part_files),
         ),
