@@ -176,3 +176,31 @@ def test_analysis_page_in_english_and_spanish(an_client):
         assert text in es, text
     kde = an_client.get("/analysis", params={"method": "kde", "cell": "300"}).text
     assert "Kernel density, quartic kernel" in kde
+
+
+def _hand_heatmap(rows) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Aoristic weights computed row by row: exact times weigh 1 in their hour, the 4-hour
+    ranges (starting on the hour) 1/4 in each hour, day-only incidents 1/24 in each hour of
+    their calendar day (their stamp says 10:00; the time is not known)."""
+    w = np.zeros((7, 24))
+    for r in rows:
+        dow = r["occurred_from"].weekday()
+        if r["occurred_precision"] == "minute":
+            w[dow, r["occurred_from"].hour] += 1
+        elif r["occurred_precision"] == "day":
+            w[dow, :] += 1 / 24
+        else:
+            span = int((r["occurred_to"] - r["occurred_from"]).total_seconds() // 3600)
+            for k in range(span):
+                h = r["occurred_from"].hour + k
+                w[(dow + h // 24) % 7, h % 24] += 1 / span
+    return w
+
+
+def test_time_heatmap_spreads_day_only_incidents_over_their_day(an_client, an_portal):
+    rows = an_portal[2]
+    assert login(an_client, "ana").status_code == 303
+    tm = _ok(an_client, f"{API}/time")
+    np.testing.assert_allclose(tm["heatmap"]["weights"], _hand_heatmap(rows), atol=1e-9)
+    n_day = sum(r["occurred_precision"] == "day" for r in rows)
+    assert tm["heatmap"]["n_day"] == n_day == 40

@@ -31,7 +31,13 @@ from talaia.analysis.concentration import (
 from talaia.analysis.density import DensitySurface, Grid, grid_for, kernel_density
 from talaia.analysis.hotspots import LocalStatistic, getis_ord_gi_star, local_moran
 from talaia.analysis.knox import Convention, KnoxResult, Metric, knox_test
-from talaia.analysis.temporal import TimeSeriesAnalysis, WeekHeatmap, analyse_series, week_heatmap
+from talaia.analysis.temporal import (
+    TimeSeriesAnalysis,
+    WeekHeatmap,
+    analyse_series,
+    midnight_placeholders,
+    week_heatmap,
+)
 from talaia.analysis.weights import lattice_weights
 from talaia.errors import DataError, NotFoundError, UserInputError
 
@@ -103,7 +109,7 @@ class Incidents:
 
     Attributes
     ----------
-    incident_id, area_code, occurred_date, occurred_from, occurred_to, precision
+    incident_id, area_code, occurred_date, occurred_from, occurred_to, precision, source_code
         Columns of the fact table (``occurred_to`` NaT when not a range).
     lon, lat
         WGS84 (NaN where unknown).
@@ -125,6 +131,7 @@ class Incidents:
     y: np.ndarray
     projection: str
     filter: IncidentFilter = field(default_factory=IncidentFilter)
+    source_code: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
 
     @property
     def n(self) -> int:
@@ -177,7 +184,8 @@ def load_incidents(con: duckdb.DuckDBPyConnection, flt: IncidentFilter) -> Incid
     key = "incident_id" if flt.table == "incident" else "offence_id"
     sql = (
         f"SELECT {key} AS id, area_code, occurred_date, occurred_from, occurred_to, "
-        f"occurred_precision, lon, lat FROM {table} WHERE {where} ORDER BY occurred_from, {key}"
+        f"occurred_precision, source_code, lon, lat FROM {table} WHERE {where} "
+        f"ORDER BY occurred_from, {key}"
     )
     try:
         tab = con.sql(sql, params=params).to_arrow_table()
@@ -212,6 +220,7 @@ def load_incidents(con: duckdb.DuckDBPyConnection, flt: IncidentFilter) -> Incid
         y=y,
         projection=proj,
         filter=flt,
+        source_code=col("source_code", object),
     )
 
 
@@ -675,18 +684,19 @@ def time_report(
     alpha: float = 0.01,
     progress: Progress | None = None,
 ) -> TimeReport:
-    """Aoristic day × hour heat map, monthly counts, STL and Poisson anomalies."""
+    """Aoristic day × hour heat map (day-only incidents over the 24 hours of their day), monthly
+    counts, STL and Poisson anomalies."""
     step = progress or (lambda _msg: None)
     step("selecting incidents")
     inc = load_incidents(con, flt)
     if inc.n == 0:
         raise DataError("no incidents match the filters / ningún incidente cumple los filtros")
     step("aoristic heat map")
-    frm = inc.occurred_from
-    to = inc.occurred_to.copy()
-    day = (inc.precision == "day") & np.isnat(to)
-    to[day] = frm[day] + np.timedelta64(86400, "s")
-    hm = week_heatmap(frm, to)
+    # Known only to the day: spread over the 24 hours of that day (Ratcliffe 2000), including
+    # the placeholder midnights of sources that write 00:00 for "time not known".
+    precision = np.asarray(inc.precision, dtype=object).copy()
+    precision[midnight_placeholders(inc.occurred_from, precision, inc.source_code)] = "day"
+    hm = week_heatmap(inc.occurred_from, inc.occurred_to, precision=precision)
     step("monthly series")
     table = {"incident": "fact_incident", "offence": "fact_offence"}[flt.table]
     where, params = flt.where()

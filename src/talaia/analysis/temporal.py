@@ -5,6 +5,12 @@
   have happened between ``from`` and ``to`` contributes to each hour-of-week slot the share of
   ``[from, to)`` that falls in that slot, so that each incident weighs 1 in total. An incident
   with an exact time weighs 1 in its slot. Ranges longer than a week spread over every slot.
+  An incident known only to the day (precision ``"day"``: a date, no time of day) is a range
+  over its whole calendar day, ``[00:00, 24:00)``: it weighs 1/24 in each hour of that day,
+  never 1 at 00:00 (whatever time of day its timestamp carries). A source whose timed incidents
+  fall at exactly 00:00:00 more often than a uniform day puts in the whole first hour (1 in 24)
+  writes midnight for "time not known" (:func:`midnight_placeholders`); those midnights are
+  read as known only to the day.
 - STL (Cleveland et al. 1990, *J. Official Statistics* 6, 3–73), statsmodels' implementation,
   robust fitting.
 - Anomalies: each count is compared with its expected value ``μ`` (by default trend + seasonal
@@ -36,13 +42,17 @@ class WeekHeatmap:
     weights
         7 × 24 aoristic weights (sum = number of incidents).
     n_incidents, n_exact, n_range
-        Incidents, those with an exact time and those known only as a range.
+        Incidents, those with an exact time and those known only as a range (the day-only
+        ones included).
+    n_day
+        Incidents known only to the day (spread over the 24 hours of their day).
     """
 
     weights: np.ndarray
     n_incidents: int
     n_exact: int
     n_range: int
+    n_day: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +64,7 @@ class WeekHeatmap:
             "n_incidents": self.n_incidents,
             "n_exact": self.n_exact,
             "n_range": self.n_range,
+            "n_day": self.n_day,
         }
 
 
@@ -70,7 +81,10 @@ def _cum_slot(h: np.ndarray) -> np.ndarray:
 
 
 def week_heatmap(
-    occurred_from: np.ndarray, occurred_to: np.ndarray | None = None, chunk: int = 65536
+    occurred_from: np.ndarray,
+    occurred_to: np.ndarray | None = None,
+    chunk: int = 65536,
+    precision: np.ndarray | None = None,
 ) -> WeekHeatmap:
     """Aoristic day-of-week × hour heat map.
 
@@ -80,15 +94,27 @@ def week_heatmap(
         Start (or exact time) of each incident, ``datetime64``.
     occurred_to
         End of the range (exclusive), ``NaT`` for exact times; None = all exact.
+    precision
+        ``"minute"``, ``"day"`` or ``"range"`` per incident (None: exact unless
+        ``occurred_to`` is set). A ``"day"`` incident is spread over the 24 hours of the
+        calendar day of ``occurred_from`` (weight 1/24 each), whatever ``occurred_to`` says.
     """
-    a = _hours(occurred_from)
-    if occurred_to is None:
-        b = a.copy()
-    else:
-        to = np.asarray(occurred_to, dtype="datetime64[s]")
-        b = np.where(np.isnat(to), a, _hours(np.where(np.isnat(to), occurred_from, to)))
-    if np.isnan(a).any():
+    frm = np.asarray(occurred_from, dtype="datetime64[s]")
+    if np.isnat(frm).any():
         raise ValueError("occurred_from must be set for every incident")
+    if occurred_to is None:
+        to = np.full(frm.shape, np.datetime64("NaT"), dtype="datetime64[s]")
+    else:
+        to = np.asarray(occurred_to, dtype="datetime64[s]").copy()
+    day = np.zeros(frm.shape, dtype=bool)
+    if precision is not None:
+        day = np.asarray(precision, dtype=object) == "day"
+        midnight = frm[day].astype("datetime64[D]").astype("datetime64[s]")
+        frm = frm.copy()
+        frm[day] = midnight
+        to[day] = midnight + np.timedelta64(86400, "s")
+    a = _hours(frm)
+    b = np.where(np.isnat(to), a, _hours(np.where(np.isnat(to), frm, to)))
     exact = b <= a
     w = np.zeros(168)
     slots = (np.floor(a[exact]) % 168).astype(np.int64)
@@ -100,7 +126,33 @@ def week_heatmap(
         w += ((fb - fa) / (rb[s : s + chunk] - ra[s : s + chunk])[:, None]).sum(axis=0)
     w = w.reshape(7, 24)
     w.setflags(write=False)
-    return WeekHeatmap(w, int(a.size), int(exact.sum()), int((~exact).sum()))
+    return WeekHeatmap(w, int(a.size), int(exact.sum()), int((~exact).sum()), int(day.sum()))
+
+
+#: Share of a source's timed incidents at exactly 00:00:00 above which its midnights mean
+#: "time not known": a uniform day puts 1/24 of the incidents in the whole first hour.
+MIDNIGHT_SHARE = 1 / 24
+
+
+def midnight_placeholders(
+    occurred_from: np.ndarray, precision: np.ndarray, source: np.ndarray
+) -> np.ndarray:
+    """Incidents whose ``"minute"`` time is a placeholder midnight (boolean mask).
+
+    Some sources write 00:00 when the time of day is not known (a date-only register, or a
+    time column lost on the way). Per source, when more than :data:`MIDNIGHT_SHARE` of its
+    ``"minute"`` incidents fall at exactly 00:00:00, those midnight incidents are known only to
+    the day; a source with a real spread of times keeps its midnights.
+    """
+    frm = np.asarray(occurred_from, dtype="datetime64[s]")
+    timed = np.asarray(precision, dtype=object) == "minute"
+    at_midnight = timed & (frm == frm.astype("datetime64[D]").astype("datetime64[s]"))
+    src = np.asarray(source, dtype=object).astype(str)
+    uniq, inv = np.unique(src, return_inverse=True)
+    n_timed = np.bincount(inv, weights=timed, minlength=uniq.size)
+    n_mid = np.bincount(inv, weights=at_midnight, minlength=uniq.size)
+    share = np.divide(n_mid, n_timed, out=np.zeros(uniq.size), where=n_timed > 0)
+    return at_midnight & (share[inv] > MIDNIGHT_SHARE)
 
 
 @dataclass(frozen=True, eq=False)
