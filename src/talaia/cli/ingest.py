@@ -1,10 +1,12 @@
-"""CLI commands: ``talaia ingest``, ``talaia batches [approve|publish]``,
+"""CLI commands: ``talaia ingest``, ``talaia batches [approve|publish|reject]``,
 ``talaia quarantine show|fix``.
 
-``talaia batches approve|publish BATCH_ID... --user U`` moves batches along received →
-validated → approved → published through :func:`talaia.web.services.data.set_batch_status`, the
-function the portal calls: the same transitions, the same role checks (``U`` is an existing
-account; publishing needs an administrator or analyst) and the same audit trail.
+``talaia batches approve|publish|reject BATCH_ID... --user U`` moves batches along received →
+validated → approved → published (or to rejected) through
+:func:`talaia.web.services.data.set_batch_status`, the function the portal calls: the same
+transitions, the same role checks (``U`` is an existing account; publishing, and rejecting an
+approved batch, need an administrator or analyst), the same audit trail, and the same warehouse
+refresh when a batch stops being counted.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def ingest(
 
 
 batches_app = typer.Typer(
-    help="Batches: list, approve, publish / lotes: listar, aprobar, publicar",
+    help="Batches: list, approve, publish, reject / lotes: listar, aprobar, publicar, rechazar",
     invoke_without_command=True,
 )
 
@@ -155,6 +157,11 @@ _STEPS = {
         "received": ("validated", "approved", "published"),
         "validated": ("approved", "published"),
         "approved": ("published",),
+    },
+    "rejected": {
+        "received": ("rejected",),
+        "validated": ("rejected",),
+        "approved": ("rejected",),
     },
 }
 
@@ -220,6 +227,21 @@ def batches_publish(
 ) -> None:
     """Publish batches (→ approved → published) / publica lotes."""
     _move(batch_ids, "published", user)
+
+
+@batches_app.command("reject")
+def batches_reject(
+    batch_ids: list[int] = typer.Argument(..., help="Batch ids / ids de lote"),
+    user: str = typer.Option(..., "--user", help="Account that rejects / cuenta que rechaza"),
+    yes: bool = typer.Option(False, "--yes", help="Reject without asking / rechazar sin preguntar"),
+) -> None:
+    """Reject batches (no longer counted; the warehouse is refreshed) / rechaza lotes."""
+    if not yes and not typer.confirm(
+        f"Reject batch(es) {', '.join(map(str, batch_ids))}? It cannot be undone / "
+        "¿Rechazar? No se puede deshacer"
+    ):
+        raise typer.Exit(1)
+    _move(batch_ids, "rejected", user)
 
 
 quarantine_app = typer.Typer(help="Quarantined rows / filas en cuarentena", no_args_is_help=True)

@@ -56,7 +56,15 @@ def get_batch(batch_id: int, portal: PortalDep, principal: PrincipalDep):
 
 @router.post("/batches/{batch_id}/status", response_model=BatchOut)
 def change_status(batch_id: int, body: StatusChange, portal: PortalDep, principal: PrincipalDep):
-    return data_service.set_batch_status(portal.engine, principal, batch_id, body.status)
+    """Change a batch's status; a change that adds the batch to or removes it from the counted
+    batches refreshes the warehouse at once (503 when it cannot: the status is saved)."""
+    return data_service.set_batch_status(
+        portal.engine,
+        principal,
+        batch_id,
+        body.status,
+        warehouse_path=portal.settings.resolved_warehouse_path(),
+    )
 
 
 @router.get("/batches/{batch_id}/quarantine", response_model=PageOut[QuarantineOut])

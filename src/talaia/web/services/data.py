@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine, Select, func, select, update
 
-from talaia.errors import NotFoundError, UserInputError
-from talaia.store.models import Agency, Batch, QuarantineRow, Source
+from talaia.errors import NotFoundError, StoreBusyError, UserInputError
+from talaia.store.models import NOT_CURRENT, Agency, Batch, QuarantineRow, Source
 from talaia.web.services.common import Page, Principal, audit
 
 #: Batch status changes people may make, and who: (from, to) -> needs can_publish().
@@ -287,8 +288,72 @@ def drop_quarantine_row(engine: Engine, principal: Principal, row_id: int, note:
         audit(conn, principal.username, "quarantine.drop", "quarantine_row", row_id, {"note": note})
 
 
-def set_batch_status(engine: Engine, principal: Principal, batch_id: int, status: str) -> BatchInfo:
-    """Move a batch along received → validated → approved → published (or rejected)."""
+class WarehouseStaleError(StoreBusyError):
+    """A status change was saved but the warehouse could not be refreshed: its figures still
+    count the batch as before, until a refresh (``talaia warehouse refresh``) succeeds."""
+
+    def __init__(self, batch_id: int, status: str, cause: str) -> None:
+        self.batch_id, self.status, self.cause = batch_id, status, cause
+        super().__init__(
+            f"batch {batch_id} is now {status}, but the warehouse could not be refreshed "
+            f"({cause}): its figures still count the batch as before until "
+            "`talaia warehouse refresh` succeeds / "
+            f"el lote {batch_id} está ahora {status}, pero el almacén no pudo actualizarse: "
+            "sus cifras siguen contando el lote hasta que `talaia warehouse refresh` funcione"
+        )
+
+
+def changes_facts(old: str, new: str) -> bool:
+    """Whether moving a batch from ``old`` to ``new`` changes what the warehouse counts (it
+    holds current batches only: status not superseded or rejected)."""
+    return (old in NOT_CURRENT) != (new in NOT_CURRENT)
+
+
+def refresh_warehouse(
+    engine: Engine, principal: Principal, batch_id: int, status: str, path: Path | str | None
+) -> bool:
+    """Refresh the warehouse for one batch after a status change that added it to or removed
+    it from the current batches. False when no warehouse has been built (its first build reads
+    the current batches only: nothing to correct); :class:`WarehouseStaleError` (after an
+    audit event ``warehouse.refresh_failed``) when the refresh fails."""
+    from talaia.settings import get_settings
+    from talaia.warehouse import refresh
+
+    wpath = Path(path) if path else get_settings().resolved_warehouse_path()
+    if not wpath.exists():
+        return False
+    try:
+        refresh(engine, wpath, batch_ids=[batch_id])
+    except Exception as exc:  # any failure: the store is committed, the warehouse is stale
+        cause = f"{type(exc).__name__}: {exc}".strip()
+        with engine.begin() as conn:
+            audit(
+                conn,
+                principal.username,
+                "warehouse.refresh_failed",
+                "batch",
+                batch_id,
+                {"status": status, "error": cause[:500]},
+            )
+        raise WarehouseStaleError(batch_id, status, cause[:200]) from exc
+    return True
+
+
+def set_batch_status(
+    engine: Engine,
+    principal: Principal,
+    batch_id: int,
+    status: str,
+    *,
+    warehouse_path: Path | str | None = None,
+) -> BatchInfo:
+    """Move a batch along received → validated → approved → published (or rejected).
+
+    A change that makes the batch non-current (rejected) or current again refreshes the
+    warehouse (``warehouse_path``, default the settings' warehouse) in the same call, so that
+    indicators stop (or start) counting it at once; if that refresh fails the status change
+    stays saved and :class:`WarehouseStaleError` says so. Publishing and withdrawing change
+    no fact (disclosure reads the batch status)."""
     batch = get_batch(engine, principal, batch_id)
     key = (batch.status, status)
     if key not in TRANSITIONS:
@@ -296,7 +361,15 @@ def set_batch_status(engine: Engine, principal: Principal, batch_id: int, status
     if not principal.can_upload() or (TRANSITIONS[key] and not principal.can_publish()):
         raise PermissionError("batch status")
     with engine.begin() as conn:
-        conn.execute(update(Batch).where(Batch.id == batch_id).values(status=status))
+        changed = conn.execute(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.status == batch.status)
+            .values(status=status)
+        ).rowcount
+        if changed != 1:
+            raise UserInputError(
+                f"batch {batch_id} changed status meanwhile: reload it and try again"
+            )
         audit(
             conn,
             principal.username,
@@ -305,4 +378,6 @@ def set_batch_status(engine: Engine, principal: Principal, batch_id: int, status
             batch_id,
             {"from": batch.status, "to": status},
         )
+    if changes_facts(batch.status, status):
+        refresh_warehouse(engine, principal, batch_id, status, warehouse_path)
     return get_batch(engine, principal, batch_id)
