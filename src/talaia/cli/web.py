@@ -44,15 +44,31 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Serve the web portal and the JSON API (uvicorn)."""
+    """Serve the web portal and the JSON API (uvicorn).
+
+    The portal answers only to the host names of TALAIA_WEB_ALLOWED_HOSTS (default: the
+    loopback names), to which --host is added."""
     import uvicorn
+
+    from talaia.web.config import DEFAULT_ALLOWED_HOSTS
 
     if host in ("127.0.0.1", "localhost", "::1"):
         # Plain HTTP on loopback: cookies cannot require HTTPS there.
         os.environ.setdefault("TALAIA_WEB_COOKIE_SECURE", "0")
     os.environ.setdefault("TALAIA_WEB_WARM_CACHE", "1")
+    if host not in ("0.0.0.0", "::", ""):
+        name = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        allowed = os.environ.get("TALAIA_WEB_ALLOWED_HOSTS") or DEFAULT_ALLOWED_HOSTS
+        if name.lower() not in {h.strip().lower() for h in allowed.split(",")}:
+            os.environ["TALAIA_WEB_ALLOWED_HOSTS"] = f"{allowed},{name}"
     _engine()  # migrate before serving
     typer.echo(f"Talaia portal: http://{host}:{port}/")
+    if host in ("0.0.0.0", "::") and not os.environ.get("TALAIA_WEB_ALLOWED_HOSTS"):
+        typer.echo(
+            "Only the loopback host names are accepted: set TALAIA_WEB_ALLOWED_HOSTS to the "
+            "names clients use. / Solo se aceptan los nombres locales: indique en "
+            "TALAIA_WEB_ALLOWED_HOSTS los nombres que usan los clientes."
+        )
     uvicorn.run(
         "talaia.web.app:create_app",
         factory=True,
@@ -61,6 +77,7 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=False,
+        server_header=False,
         timeout_keep_alive=30,
     )
 

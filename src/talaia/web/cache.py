@@ -13,10 +13,12 @@ values, unsuppressed counts, the data/analysis menus) is never stored, and a log
 never served the public view from the cache. Only ``200`` answers without ``Set-Cookie`` are
 kept.
 
-Key: path, query string, the resolved language (``?lang=``, the language cookie,
-``Accept-Language``), the warehouse file's path and modification time, and the set of published
-batch ids read from the store on each request (one small query; a publication or a new load,
-made in this process or another one, changes the key at once, as for the computation cache).
+Key: the ``Host`` (one of the allowed hosts: others are refused before this), path, query
+string, the resolved language (``?lang=``, the language cookie, ``Accept-Language``, resolved
+by :func:`resolve_lang`, the very function the pages use), the warehouse file's path and
+modification time, and the set of published batch ids read from the store on each request
+(one small query; a publication or a new load, made in this process or another one, changes
+the key at once, as for the computation cache).
 Entries also expire after :data:`RESPONSE_TTL_S`.
 
 The CSRF token that every page carries (the language and logout forms) is per visitor: pages
@@ -38,7 +40,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from talaia.web.i18n import LANGUAGES, negotiate
-from talaia.web.security import LANG_COOKIE, SESSION_COOKIE
+from talaia.web.security import LANG_COOKIE, SESSION_COOKIE, request_cookies
 
 if TYPE_CHECKING:
     from talaia.web.portal import Portal
@@ -72,16 +74,6 @@ class CachedResponse:
     stored_at: float
 
 
-def _cookies(scope: Scope) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, value in scope.get("headers", ()):
-        if name == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                k, _, v = part.strip().partition("=")
-                out.setdefault(k, v)
-    return out
-
-
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
     for name, value in scope.get("headers", ()):
         if name == wanted:
@@ -95,7 +87,9 @@ def is_anonymous(scope: Scope, cookies: dict[str, str]) -> bool:
 
 
 def resolve_lang(scope: Scope, cookies: dict[str, str], default: str) -> str:
-    """The language exactly as :func:`talaia.web.portal.get_lang` resolves it."""
+    """The language of a request: ``?lang=`` (first occurrence), else the language cookie
+    (:func:`talaia.web.security.request_cookies`: first occurrence), else ``Accept-Language``,
+    else ``default``. :func:`talaia.web.portal.get_lang` calls this very function."""
     qs = scope.get("query_string", b"")
     if b"lang=" in qs:
         q = parse_qs(qs.decode("latin-1")).get("lang")
@@ -141,7 +135,7 @@ class ResponseCacheMiddleware:
         if not CACHEABLE.match(path):
             await self.app(scope, receive, send)
             return
-        cookies = _cookies(scope)
+        cookies = request_cookies(scope)
         if not is_anonymous(scope, cookies):
             await self.app(scope, receive, send)
             return
@@ -151,7 +145,8 @@ class ResponseCacheMiddleware:
             await self.app(scope, receive, send)
             return
         lang = resolve_lang(scope, cookies, self.portal.web.default_language)
-        key = (path, scope.get("query_string", b""), lang, stamp)
+        host = (_header(scope, b"host") or b"").lower()
+        key = (host, path, scope.get("query_string", b""), lang, stamp)
         hit = self.entries.get(key)
         if hit is not None and time.monotonic() - hit.stored_at < RESPONSE_TTL_S:
             self.hits += 1

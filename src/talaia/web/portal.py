@@ -11,19 +11,20 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from sqlalchemy import Engine
 
 from talaia.settings import Settings
 from talaia.web.config import WebSettings
-from talaia.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, negotiate, translator
+from talaia.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator
 from talaia.web.maps import sparkline
 from talaia.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
-    LANG_COOKIE,
     SESSION_COOKIE,
     LoginRateLimiter,
     SessionSigner,
+    request_cookies,
 )
 from talaia.web.services import tokens, users
 from talaia.web.services.common import ANONYMOUS, ROLE_DESCRIPTIONS, ROLE_NAMES, Principal
@@ -63,11 +64,22 @@ class Portal:
         self.revoked[session_id] = now + self.web.session_max_age_s
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(asset_url: Any = None) -> Jinja2Templates:
+    """The Jinja2 templates. ``url_for`` gives relative links (never built from the request's
+    ``Host``); ``url_for('static', path=...)`` is ``asset_url(path)`` (a versioned URL)."""
     folder = resources.files("talaia.web").joinpath("templates")
     templates = Jinja2Templates(directory=str(folder))
     templates.env.autoescape = True
     templates.env.filters["pager_query"] = _pager_query
+
+    @pass_context
+    def url_for(context: dict, name: str, /, **params: Any) -> str:
+        if name == "static" and asset_url is not None:
+            return str(asset_url(str(params.get("path", ""))))
+        request: Request = context["request"]
+        return str(request.url_for(name, **params).path)
+
+    templates.env.globals["url_for"] = url_for
     return templates
 
 
@@ -85,27 +97,58 @@ def get_portal(request: Request) -> Portal:
 PortalDep = Annotated[Portal, Depends(get_portal)]
 
 
+class InvalidCredentialsError(Exception):
+    """An ``Authorization`` header that names no valid API token (HTTP 401, never the public
+    view)."""
+
+
+def _authorization(scope: Mapping[str, Any]) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return None
+
+
+def resolve_principal(scope: Mapping[str, Any], portal: Portal) -> tuple[Principal, str | None]:
+    """``(principal, session id)`` of a request: the bearer token's API client, else the
+    session's user, else the anonymous public. Raises :class:`InvalidCredentialsError` for an
+    ``Authorization`` header that is not a valid bearer token (unknown, revoked, expired,
+    another scheme). Reads the store (a thread, not the event loop)."""
+    auth = _authorization(scope)
+    if auth is not None:
+        user = None
+        if auth[:7].lower() == "bearer ":
+            user = tokens.resolve_token(portal.engine, auth[7:])
+        if user is None or not user.active:
+            raise InvalidCredentialsError()
+        return user.principal("token"), None
+    session = portal.signer.read(request_cookies(scope).get(SESSION_COOKIE))
+    if session is not None and session.session_id not in portal.revoked:
+        user = users.get_user(portal.engine, session.user_id)
+        if user is not None and user.active and not user.is_api_client:
+            return user.principal("session"), session.session_id
+    return ANONYMOUS, None
+
+
 def get_principal(request: Request, portal: PortalDep) -> Principal:
     """The bearer token's API client, else the session's user, else the anonymous public."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    principal = ANONYMOUS
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        user = tokens.resolve_token(portal.engine, auth[7:])
-        if user is not None and user.active:
-            principal = user.principal("token")
+    if _authorization(request.scope) is not None:
         request.state.bearer = True
-    else:
-        session = portal.signer.read(request.cookies.get(SESSION_COOKIE))
-        if session is not None and session.session_id not in portal.revoked:
-            user = users.get_user(portal.engine, session.user_id)
-            if user is not None and user.active and not user.is_api_client:
-                principal = user.principal("session")
-                request.state.session_id = session.session_id
+    principal, session_id = resolve_principal(request.scope, portal)
+    if session_id is not None:
+        request.state.session_id = session_id
     request.state.principal = principal
     return principal
+
+
+def check_credentials(request: Request, portal: PortalDep) -> None:
+    """Every route: a request with an ``Authorization`` header is refused (401) unless it
+    names a valid token, whether or not the route itself looks at the caller."""
+    if _authorization(request.scope) is not None:
+        get_principal(request, portal)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -113,13 +156,9 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 def get_lang(request: Request, portal: PortalDep) -> str:
     """The language: ``?lang=``, else the language cookie, else Accept-Language, else default."""
-    q = request.query_params.get("lang")
-    if q in LANGUAGES:
-        return q
-    c = request.cookies.get(LANG_COOKIE)
-    if c in LANGUAGES:
-        return c
-    return negotiate(request.headers.get("accept-language"), portal.web.default_language)
+    from talaia.web.cache import resolve_lang
+
+    return resolve_lang(request.scope, request_cookies(request.scope), portal.web.default_language)
 
 
 LangDep = Annotated[str, Depends(get_lang)]
@@ -152,8 +191,14 @@ async def csrf_protect(request: Request, portal: PortalDep) -> None:
             form = await request.form()
             value = form.get(CSRF_FIELD)
             token = value if isinstance(value, str) else None
-    if not portal.signer.csrf_valid(request.scope.get("talaia_csrf_cookie"), token):
+    if not csrf_token_valid(request.scope, portal, token):
         raise CsrfError()
+
+
+def csrf_token_valid(scope: Mapping[str, Any], portal: Portal, token: str | None) -> bool:
+    """``token`` is the CSRF token of this browser's CSRF cookie and of its session."""
+    session_id = portal.signer.session_id(request_cookies(scope).get(SESSION_COOKIE))
+    return portal.signer.csrf_valid(scope.get("talaia_csrf_cookie"), token, session_id)
 
 
 def csrf_token_for(request: Request, portal: Portal) -> str:
@@ -167,8 +212,12 @@ def csrf_token_for(request: Request, portal: Portal) -> str:
 
 
 def csrf_token_for_scope(scope: Mapping[str, Any], portal: Portal) -> str:
+    """The token of the request's CSRF cookie, bound to its session (if any)."""
     seed = portal.signer.csrf_seed(scope.get("talaia_csrf_cookie"))
-    return portal.signer.csrf_token(seed) if seed else ""
+    if not seed:
+        return ""
+    session_id = portal.signer.session_id(request_cookies(scope).get(SESSION_COOKIE))
+    return portal.signer.csrf_token(seed, session_id)
 
 
 NAV = (

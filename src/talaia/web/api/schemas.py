@@ -38,7 +38,11 @@ class PageOut(BaseModel, Generic[T]):
     total: int
     offset: int
     limit: int
-    next: str | None = Field(default=None, description="URL of the next page, if any")
+    next: str | None = Field(
+        default=None,
+        description="URL of the next page, if any: relative (path and query), or absolute from "
+        "TALAIA_WEB_BASE_URL when it is set",
+    )
 
 
 class PageParams(BaseModel):
@@ -51,9 +55,14 @@ def page_params(offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=50
 
 
 def page_out(request: Request, items: list, total: int, offset: int, limit: int) -> dict:
+    """A page of a listing; ``next`` is never built from the request's ``Host`` header."""
     nxt = None
     if offset + limit < total:
-        nxt = str(request.url.include_query_params(offset=offset + limit, limit=limit))
+        url = request.url.include_query_params(offset=offset + limit, limit=limit)
+        nxt = url.path + "?" + url.query
+        base = request.app.state.portal.web.base_url
+        if base:
+            nxt = base + nxt
     return {"items": items, "total": total, "offset": offset, "limit": limit, "next": nxt}
 
 

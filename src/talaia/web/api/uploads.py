@@ -51,6 +51,7 @@ async def create_upload(
         file.filename or "upload",
         data,
         period,
+        max_bytes=portal.web.max_upload_bytes,
     )
     return _out(job)
 

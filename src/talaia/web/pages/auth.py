@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from talaia.web.i18n import LANGUAGES
 from talaia.web.pages.render import redirect, render, safe_next
-from talaia.web.portal import PortalDep, PrincipalDep, TranslatorDep
-from talaia.web.security import LANG_COOKIE, SESSION_COOKIE
+from talaia.web.portal import Portal, PortalDep, PrincipalDep, TranslatorDep
+from talaia.web.security import CSRF_COOKIE, LANG_COOKIE, SESSION_COOKIE
 from talaia.web.services import users
 
 router = APIRouter()
@@ -47,7 +47,7 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     ip = client_ip(request)
-    wait = portal.limiter.retry_after(username, ip)
+    wait, ticket = portal.limiter.reserve(username, ip)
     if wait:
         response = render(
             request,
@@ -67,10 +67,16 @@ def login(
         )
         response.headers["Retry-After"] = str(wait)
         return response
-    user = users.authenticate(portal.engine, username, password)
-    users.record_login(portal.engine, username[:100], user is not None, ip)
-    if user is None:
-        portal.limiter.failed(username, ip)
+    assert ticket is not None
+    try:
+        check = users.check_login(portal.engine, username, password)
+        typed = portal.signer.keyed_digest("login.username", username.strip())
+        users.record_login(portal.engine, check, ip, typed)
+    except BaseException:
+        portal.limiter.release(username, ip, ticket)  # not checked: not a failure
+        raise
+    user = check.user
+    if user is None:  # the reserved attempt stays counted as a failure
         return render(
             request,
             portal,
@@ -95,7 +101,20 @@ def login(
         secure=portal.web.cookie_secure,
         path="/",
     )
+    _new_csrf_cookie(response, portal)
     return response
+
+
+def _new_csrf_cookie(response: Response, portal: Portal) -> None:
+    """A new CSRF cookie at login and logout: tokens of the previous session stop working."""
+    response.set_cookie(
+        CSRF_COOKIE,
+        portal.signer.new_csrf_cookie(),
+        httponly=True,
+        samesite="lax",
+        secure=portal.web.cookie_secure,
+        path="/",
+    )
 
 
 @router.post("/logout")
@@ -108,6 +127,7 @@ def logout(request: Request, portal: PortalDep, principal: PrincipalDep) -> Resp
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=portal.web.cookie_secure
     )
+    _new_csrf_cookie(response, portal)
     return response
 
 

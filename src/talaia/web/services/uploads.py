@@ -4,13 +4,17 @@ and re-submission of corrected quarantined rows (:func:`talaia.ingest.service.re
 An upload runs in a background thread so that the page can show its progress (rows and bytes
 read); jobs are kept in process memory (one server process) and visible only to the account
 that started them and to administrators. The uploaded file is written to
-``<data_dir>/uploads/`` and removed once ingested (the pipeline archives what it loads).
+``<data_dir>/uploads/<random>/`` under a safe name (letters, digits, ``._-``, at most
+:data:`MAX_NAME` characters: a longer name keeps its start and its end, where dates and the
+extension are) and removed with its folder once ingested (the pipeline archives what it
+loads), or as soon as anything fails.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import threading
 import uuid
 from dataclasses import dataclass, replace
@@ -24,6 +28,20 @@ from talaia.web.services.common import Principal, audit
 from talaia.web.services.data import get_batch
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+#: Longest stored file name (file systems allow 255 bytes; the store keeps 500 characters).
+MAX_NAME = 120
+
+
+def safe_file_name(file_name: str) -> str:
+    """The name an upload is stored under: the base name with characters other than letters,
+    digits and ``._-`` replaced, at most :data:`MAX_NAME` characters (the middle of a longer
+    name is dropped: its start and its end, with the period and the extension, are kept)."""
+    base = re.split(r"[\\/]", file_name)[-1]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip(".") or "upload"
+    if len(safe) > MAX_NAME:
+        head = (MAX_NAME - 1) // 2
+        safe = safe[:head] + "_" + safe[-(MAX_NAME - 1 - head) :]
+    return safe
 
 
 def ingest_available() -> bool:
@@ -90,26 +108,32 @@ def start_upload(
     file_name: str,
     data: bytes,
     period: str | None = None,
+    *,
+    max_bytes: int = MAX_UPLOAD_BYTES,
 ) -> UploadJob:
     """Save the file and ingest it in a background thread; returns the job."""
     if source_code not in {c for c, _ in uploadable_sources(engine, principal)}:
         raise NotFoundError(f"source {source_code!r} not found")
+    safe = safe_file_name(file_name)
     if not data:
-        raise UserInputError(f"{file_name}: the file is empty")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UserInputError(f"{file_name}: larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name) or "upload"
+        raise UserInputError(f"{safe}: the file is empty")
+    if len(data) > max_bytes:
+        raise UserInputError(f"{safe}: larger than {max_bytes // 2**20} MiB")
     folder = data_dir / "uploads" / uuid.uuid4().hex
-    folder.mkdir(parents=True)
     path = folder / safe
-    path.write_bytes(data)
     job = UploadJob(
         uuid.uuid4().hex, principal.user_id or 0, source_code, safe, len(data), "running"
     )
-    with _lock:
-        _jobs[job.id] = job
+    try:
+        folder.mkdir(parents=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise TalaiaError(
+            f"{safe}: the upload could not be saved ({exc.strerror or type(exc).__name__})"
+        ) from exc
 
-    def run() -> None:
+    def _run() -> None:
         from talaia.ingest.service import ingest_file
 
         def progress(rows: int, nbytes: int) -> None:
@@ -140,10 +164,17 @@ def start_upload(
         except Exception as exc:
             _set(job.id, state="failed", error=f"{type(exc).__name__}: {exc}")
         finally:
-            path.unlink(missing_ok=True)
-            folder.rmdir()
+            shutil.rmtree(folder, ignore_errors=True)
 
-    threading.Thread(target=run, name=f"upload-{job.id[:8]}", daemon=True).start()
+    with _lock:
+        _jobs[job.id] = job
+    try:
+        threading.Thread(target=_run, name=f"upload-{job.id[:8]}", daemon=True).start()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        with _lock:
+            _jobs.pop(job.id, None)
+        raise
     return job
 
 

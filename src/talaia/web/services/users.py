@@ -89,19 +89,40 @@ def get_user(engine: Engine, user_id: int) -> UserInfo | None:
     return _info(row) if row else None
 
 
-def authenticate(engine: Engine, username: str, password: str) -> UserInfo | None:
-    """The active human account matching ``username`` and ``password``, else None."""
+@dataclass(frozen=True, slots=True)
+class LoginCheck:
+    """The outcome of a login attempt: the user when it succeeded; else the account the
+    username names (None for an unknown one) and why it failed."""
+
+    user: UserInfo | None
+    account_id: int | None = None
+    account_username: str | None = None
+    reason: str | None = None  # unknown account | wrong password | deactivated | api client
+
+
+def check_login(engine: Engine, username: str, password: str) -> LoginCheck:
+    """Check a login attempt (Argon2id; an unknown username costs the same as a known one)."""
     username = username.strip()
     with engine.connect() as conn:
         row = conn.execute(
             select(*_COLS, AppUser.password_hash).where(AppUser.username == username)
         ).first()
-    if row is None or username.startswith(API_PREFIX):
+    if row is None:
         verify_password(None, password)  # same cost as a real check
-        return None
-    if not verify_password(row[7], password) or not row[5]:
-        return None
-    return _info(row)
+        return LoginCheck(None, reason="unknown account")
+    if username.startswith(API_PREFIX):
+        verify_password(None, password)
+        return LoginCheck(None, row[0], row[1], "api client")
+    if not verify_password(row[7], password):
+        return LoginCheck(None, row[0], row[1], "wrong password")
+    if not row[5]:
+        return LoginCheck(None, row[0], row[1], "deactivated")
+    return LoginCheck(_info(row), row[0], row[1])
+
+
+def authenticate(engine: Engine, username: str, password: str) -> UserInfo | None:
+    """The active human account matching ``username`` and ``password``, else None."""
+    return check_login(engine, username, password).user
 
 
 def list_users(engine: Engine) -> list[UserInfo]:
@@ -262,10 +283,23 @@ def list_audit(engine: Engine, offset: int = 0, limit: int = 50) -> Page[AuditIn
     return Page([AuditInfo(*r) for r in rows], int(total), offset, limit)
 
 
-def record_login(engine: Engine, username: str, ok: bool, ip: str) -> None:
-    """Log a login attempt (security event) in the audit log."""
+def record_login(engine: Engine, check: LoginCheck, ip: str, typed_digest: str) -> None:
+    """Log a login attempt (security event) in the audit log, never the password.
+
+    A success or a failure for an existing account names the account (its username and id);
+    a failure for an unknown username records only ``typed_digest``, a keyed hash of what was
+    typed (which may be a password typed in the wrong field), never the text itself.
+    """
+    detail: dict[str, object] = {"ip": ip}
+    if check.user is not None:
+        action, who, object_id = "login", check.user.username, check.user.id
+    else:
+        action, who, object_id = "login.failed", check.account_username, check.account_id
+        detail["reason"] = check.reason
+        if check.account_id is None:
+            detail["username_hmac"] = typed_digest
     with engine.begin() as conn:
-        audit(conn, username, "login" if ok else "login.failed", "app_user", None, {"ip": ip})
+        audit(conn, who, action, "app_user", object_id, detail)
 
 
 def record(
