@@ -421,13 +421,16 @@ def _error(
     if request.url.path.startswith("/api/"):
         return _problem(status, title, detail.format(**params), request, **extra)
     portal: Portal = request.app.state.portal
+    from talaia.web.services.common import ANONYMOUS
+
     try:
         principal = get_principal(request, portal)
+    except Exception:  # an invalid token, no store: the error page renders for the public
+        principal = ANONYMOUS
+    try:
         lang = get_lang(request, portal)
     except Exception:  # pragma: no cover - the error page must render whatever happened
-        from talaia.web.services.common import ANONYMOUS
-
-        principal, lang = ANONYMOUS, "en"
+        lang = "en"
     t = translator(lang)
     ctx = page_context(
         request, portal, principal, t, "", t.gettext(title), detail=t.gettext(detail, **params)
