@@ -18,6 +18,8 @@ from talaia.web.config import WebSettings
 from talaia.web.services import analysis as web_analysis
 
 API = "/api/v1/analysis"
+POLICE = IncidentFilter(source_kind="police")
+POLICE_05 = IncidentFilter(iccs="05", source_kind="police")
 
 
 def _con(an_portal):  # type: ignore[no-untyped-def]
@@ -33,7 +35,12 @@ def _ok(client, url: str, **params):  # type: ignore[no-untyped-def]
 def test_hotspots_gi_star_and_kde_equal_the_service(an_client, an_portal):
     assert login(an_client, "ana").status_code == 303
     gj = _ok(an_client, f"{API}/hotspots", iccs="05", cell=500, permutations=99)
-    truth = service.hotspots(_con(an_portal), IncidentFilter(iccs="05"), cell=500, permutations=99)
+    # 61 × 61 cells of 500 m: 99 permutations cannot pass the FDR over them (a cluster of
+    # 3,721 / (0.05 · 100) = 744 cells would be needed), so "auto" takes the normal p-values
+    assert gj["talaia"]["fdr_basis"] == "norm" and gj["talaia"]["source_kind"] == "police"
+    truth = service.hotspots(
+        _con(an_portal), POLICE_05, cell=500, permutations=99, fdr_basis="norm"
+    )
     want = truth.to_geojson()["features"]
     assert gj["type"] == "FeatureCollection" and len(gj["features"]) == len(want)
     for got, exp in zip(gj["features"], want, strict=True):
@@ -45,9 +52,7 @@ def test_hotspots_gi_star_and_kde_equal_the_service(an_client, an_portal):
     assert sum(f["properties"]["value"] for f in gj["features"]) == 2 * N_SEEDS
     assert meta["permutations"] == 99 and meta["filter"]["iccs"] == "05"
     kde = _ok(an_client, f"{API}/hotspots", iccs="05", method="kde", cell=200, bandwidth=400)
-    k = service.hotspots(
-        _con(an_portal), IncidentFilter(iccs="05"), method="kde", cell=200, bandwidth=400
-    )
+    k = service.hotspots(_con(an_portal), POLICE_05, method="kde", cell=200, bandwidth=400)
     assert kde["talaia"]["bandwidth_m"] == 400
     np.testing.assert_allclose(
         [f["properties"]["density"] for f in kde["features"]],
@@ -67,7 +72,7 @@ def test_near_repeat_knox_table(an_client, an_portal):
     )
     truth = service.near_repeat(
         _con(an_portal),
-        IncidentFilter(iccs="0501"),
+        IncidentFilter(iccs="0501", source_kind="police"),
         spatial_bands=[100, 1000],
         temporal_bands=[7],
         permutations=99,
@@ -87,14 +92,14 @@ def test_concentration_and_time(an_client, an_portal):
     rows = an_portal[2]
     assert login(an_client, "ana").status_code == 303
     got = _ok(an_client, f"{API}/concentration")
-    truth = service.concentration_report(_con(an_portal), IncidentFilter(), unit="area")
+    truth = service.concentration_report(_con(an_portal), POLICE, unit="area")
     assert got == json.loads(json.dumps(truth.to_dict()))
     counts = sorted((sum(r["area_l3"] == a for r in rows) for a in L3), reverse=True)
     assert got["concentration"]["n_places"] == 5
     assert got["concentration"]["n_incidents"] == len(rows) == 125
     assert got["concentration"]["top_shares"]["10.0"] == pytest.approx(counts[0] / len(rows))
     tm = _ok(an_client, f"{API}/time", period="2020..2022")
-    t_truth = service.time_report(_con(an_portal), IncidentFilter())
+    t_truth = service.time_report(_con(an_portal), POLICE)
     assert tm["heatmap"] == json.loads(json.dumps(t_truth.heatmap.to_dict()))
     assert sum(map(sum, tm["heatmap"]["weights"])) == pytest.approx(len(rows))
     assert len(tm["months"]) == 36 and tm["series"] is not None
@@ -153,8 +158,11 @@ def test_bad_filters_and_too_many_events(an_client, an_portal, seeded, tmp_path)
         assert r.status_code == 422
         assert "125 incidents" in r.json()["detail"] and "Narrow" in r.json()["detail"]
         assert c.get(f"{API}/near-repeat", params={"iccs": "0201"}).status_code == 200
-        html = c.get("/analysis", params={"lang": "es"}).text
-        assert "Los filtros seleccionan 125 incidentes" in html
+        html = c.get("/analysis", params={"lang": "es", "area": ""}).text
+        # one message for the whole page, not one per section, with a narrower selection
+        assert html.count("Los filtros seleccionan 125 incidentes") == 1
+        assert 'id="too-many"' in html and 'id="hotspot-map"' not in html
+        assert "Analizar 2022, registros de tipo policía" in html
 
 
 def test_analysis_page_in_english_and_spanish(an_client):

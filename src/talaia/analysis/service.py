@@ -60,6 +60,10 @@ class IncidentFilter:
         Inclusive bounds on ``occurred_date``; None = open.
     sources
         Source codes; empty = all.
+    source_kind
+        Kind of source (``police``, ``forensic``, ...); None = every kind. Kinds record the
+        same events (a homicide is in the police and the forensic records), so counting
+        several kinds together counts an event once per kind.
     table
         ``"incident"`` (one row per incident, ICCS of its first offence) or ``"offence"``.
     """
@@ -70,6 +74,7 @@ class IncidentFilter:
     date_to: date | None = None
     sources: tuple[str, ...] = ()
     table: FactTable = "incident"
+    source_kind: str | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         """SQL condition and parameters."""
@@ -90,6 +95,9 @@ class IncidentFilter:
         if self.sources:
             clauses.append(f"source_code IN ({', '.join('?' for _ in self.sources)})")
             params += list(self.sources)
+        if self.source_kind:
+            clauses.append("source_kind = ?")
+            params.append(self.source_kind)
         return (" AND ".join(clauses) or "TRUE"), params
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,6 +107,7 @@ class IncidentFilter:
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
             "sources": list(self.sources),
+            "source_kind": self.source_kind,
             "table": self.table,
         }
 
@@ -709,6 +718,9 @@ def time_report(
     if flt.sources:
         src_where = f"source_code IN ({', '.join('?' for _ in flt.sources)})"
         src_params = list(flt.sources)
+    if flt.source_kind:
+        src_where += " AND source_kind = ?"
+        src_params.append(flt.source_kind)
     delivered = con.execute(
         f"SELECT period_month, bool_or(delivered) FROM source_month WHERE {src_where} "
         "GROUP BY 1 ORDER BY 1",
