@@ -195,6 +195,8 @@ def _move(batch_ids: list[int], target: str, user: str) -> None:
                     )
                 for step in steps:
                     info = set_batch_status(engine, principal, bid, step)
+        except NotFoundError:
+            raise NotFoundError(f"batch {bid} not found / lote {bid} no encontrado") from None
         except PermissionError:
             raise UserInputError(
                 f"batch {bid}: user {user!r} ({account.role}) may not move it to {target} / "

@@ -75,6 +75,14 @@ class QuarantineInfo:
     status: str
 
 
+#: The one answer for a batch, quarantined row or source that does not exist *or* belongs to
+#: another agency: the same status and the same words, so that an id or a code tells a
+#: steward nothing about other agencies' data (translated on the portal's pages).
+BATCH_NOT_FOUND = "Batch not found."
+ROW_NOT_FOUND = "Quarantined row not found."
+SOURCE_NOT_FOUND = "Source not found."
+
+
 def _json(text: str | None):
     if text is None:
         return None
@@ -190,7 +198,7 @@ def get_batch(engine: Engine, principal: Principal, batch_id: int) -> BatchInfo:
     with engine.connect() as conn:
         row = conn.execute(stmt).first()
     if row is None:
-        raise NotFoundError(f"batch {batch_id} not found")
+        raise NotFoundError(BATCH_NOT_FOUND)
     return _batch(row)
 
 
@@ -240,8 +248,11 @@ def get_quarantine_row(engine: Engine, principal: Principal, row_id: int) -> Qua
             ).where(QuarantineRow.id == row_id)
         ).first()
     if row is None:
-        raise NotFoundError(f"quarantined row {row_id} not found")
-    get_batch(engine, principal, row[1])  # scope check: out of scope reads as not found
+        raise NotFoundError(ROW_NOT_FOUND)
+    try:
+        get_batch(engine, principal, row[1])  # scope check: out of scope reads as not found
+    except NotFoundError:
+        raise NotFoundError(ROW_NOT_FOUND) from None
     return QuarantineInfo(row[0], row[1], row[2], _json(row[3]), _json(row[4]), row[5])
 
 
