@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
-from talaia.errors import TalaiaError
+from talaia.errors import TalaiaError, UserInputError
+from talaia.web.i18n import Translator
 from talaia.web.pages.render import redirect, render, require
 from talaia.web.portal import PortalDep, PrincipalDep, TranslatorDep
+from talaia.web.services import audit as audit_log
 from talaia.web.services import tokens, users
 
 router = APIRouter(prefix="/admin")
@@ -26,6 +31,87 @@ AGENCY_KINDS = (
 )
 
 
+AUDIT_PAGE = 50
+#: The least privileged role: what the new-user form starts with.
+DEFAULT_ROLE = "viewer"
+
+
+def utc_time(value: dt.datetime | None) -> Markup:
+    """A stored (naive UTC) time as ``2024-03-05 10:00:00 UTC``: the same, unambiguous
+    digits in every language, in a ``<time>`` element with its ISO 8601 value."""
+    if value is None:
+        return Markup("")
+    value = value.replace(microsecond=0)
+    return Markup('<time datetime="{}Z">{} UTC</time>').format(
+        value.isoformat(), value.isoformat(sep=" ")
+    )
+
+
+def _plain(t: Translator, value: object) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return t.gettext("yes") if value else t.gettext("no")
+    if isinstance(value, list):
+        return ", ".join(_plain(t, v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_plain(t, v)}" for k, v in value.items())
+    return str(value)
+
+
+def audit_detail(t: Translator, detail: str | None) -> list[tuple[str, str]]:
+    """An audit event's detail (JSON) as (what, value) lines: a change ``{"from", "to"}``
+    reads ``old → new``, lists are joined, nested values spelled out."""
+    if not detail:
+        return []
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return [("", detail)]
+    if not isinstance(data, dict):
+        return [("", _plain(t, data))]
+    if set(data) == {"from", "to"}:
+        return [("", f"{_plain(t, data['from'])} → {_plain(t, data['to'])}")]
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict) and set(value) == {"from", "to"}:
+            lines.append((key, f"{_plain(t, value['from'])} → {_plain(t, value['to'])}"))
+        else:
+            lines.append((key, _plain(t, value)))
+    return lines
+
+
+def _date(text: str | None, name: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def audit_filter(request: Request) -> audit_log.AuditFilter:
+    q = request.query_params
+    date_from, date_to = _date(q.get("date_from"), "date_from"), _date(q.get("date_to"), "date_to")
+    if date_from and date_to and date_to < date_from:
+        date_from, date_to = date_to, date_from
+    return audit_log.AuditFilter(
+        username=q.get("user") or None,
+        action=q.get("action") or None,
+        object_type=q.get("object") or None,
+        object_id=(q.get("object_id") or "").strip() or None,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+def _offset(request: Request) -> int:
+    try:
+        return max(int(request.query_params.get("offset") or 0), 0)
+    except ValueError:
+        return 0
+
+
 def _page(
     request: Request,
     portal: PortalDep,
@@ -34,7 +120,9 @@ def _page(
     status_code: int = 200,
     **extra: object,
 ) -> Response:
-    audit = users.list_audit(portal.engine, offset=0, limit=30)
+    flt = audit_filter(request) if request.method == "GET" else audit_log.AuditFilter()
+    offset = _offset(request) if request.method == "GET" else 0
+    audit = audit_log.list_audit(portal.engine, flt, offset=offset, limit=AUDIT_PAGE)
     return render(
         request,
         portal,
@@ -48,6 +136,11 @@ def _page(
         roles=users.list_roles(portal.engine),
         agencies=users.list_agencies(portal.engine),
         audit=audit,
+        audit_filter=flt,
+        audit_choices=audit_log.audit_choices(portal.engine),
+        audit_detail=lambda d: audit_detail(t, d),
+        utc_time=utc_time,
+        default_role=DEFAULT_ROLE,
         agency_kinds=AGENCY_KINDS,
         tokens=tokens.list_tokens(portal.engine),
         **extra,
@@ -74,7 +167,7 @@ def create_user(
     principal: PrincipalDep,
     t: TranslatorDep,
     username: Annotated[str, Form(max_length=100)],
-    role: Annotated[str, Form()],
+    role: Annotated[str, Form()] = DEFAULT_ROLE,
     password: Annotated[str, Form(max_length=1000)] = "",
     full_name: Annotated[str, Form(max_length=200)] = "",
     agency_code: Annotated[str, Form()] = "",

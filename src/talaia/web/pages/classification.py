@@ -23,13 +23,24 @@ def classification(
     t: TranslatorDep,
     code: str | None = None,
     q: str = "",
+    assist_source: str = "",
+    assist_code: str = "",
+    assist_label: str = "",
 ) -> Response:
+    """The ICCS browser; for data roles also the coverage, the unmapped codes, the codes held
+    in quarantine as unknown, and the mapping assistant for one code (``assist_source`` and
+    ``assist_code``, optionally ``assist_label``: a description to base the suggestions on)."""
     category = cls.iccs_category(code) if code else None
     results = cls.iccs_search(q)[:100] if q.strip() else None
-    coverage = tasks = None
+    coverage = tasks = quarantined = assist = None
     if principal.can_read_data():
         coverage = cls.crosswalk_coverage(portal.engine, principal)
         tasks = cls.mapping_tasks(portal.engine, principal)
+        quarantined = cls.quarantined_codes(portal.engine, principal)
+        if assist_source and assist_code:
+            assist = cls.mapping_task_for(
+                portal.engine, principal, assist_source, assist_code, assist_label or None
+            )
     return render(
         request,
         portal,
@@ -45,6 +56,8 @@ def classification(
         results=results,
         coverage=coverage,
         tasks=tasks,
+        quarantined=quarantined,
+        assist=assist,
         flash=t.gettext("Mapping saved as crosswalk version {n}.", n=request.query_params["saved"])
         if request.query_params.get("saved", "").isdigit()
         else None,

@@ -1,15 +1,23 @@
-"""Classification views: the ICCS tree (package data) and crosswalk coverage per source."""
+"""Classification views: the ICCS tree (package data), crosswalk coverage per source, and the
+national codes that still need an ICCS code (unmapped records, codes held in quarantine)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, func, or_, select
 
 from talaia.classification.iccs import Category, load_iccs
 from talaia.errors import NotFoundError, UserInputError
-from talaia.store.models import NOT_CURRENT, Batch, Incident, Offence, Source
+from talaia.store.models import NOT_CURRENT, Batch, Incident, Offence, QuarantineRow, Source
 from talaia.web.services.common import Principal, audit
+
+#: Quarantine rules (as ingestion records them) of a national code the crosswalk does not know.
+UNMAPPED_RULES: tuple[str, ...] = ("unknown_code", "code_unmapped")
+#: The answer for a source that does not exist or belongs to another agency (the same words as
+#: the data pages': ``talaia.web.services.data.SOURCE_NOT_FOUND``).
+SOURCE_NOT_FOUND = "Source not found."
 
 
 def iccs_children(code: str | None) -> tuple[Category, ...]:
@@ -120,6 +128,120 @@ def mapping_tasks(engine: Engine, principal: Principal, limit: int = 10) -> list
         )
         for u in unmapped_codes(engine, principal, limit)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedCode:
+    """A national code held in quarantine because the source's crosswalk does not know it."""
+
+    source_code: str
+    national_code: str
+    rows: int  # open quarantined rows with this code
+    batches: int  # current batches holding them
+    mapped: bool  # the crosswalk's latest version now maps it (re-submitting loads the rows)
+
+
+def quarantined_codes(
+    engine: Engine, principal: Principal, limit: int = 50
+) -> list[QuarantinedCode]:
+    """National codes of open quarantined rows of current batches refused as not in the
+    crosswalk (rule ``unknown_code``), per source, most rows first (a steward: its agency's)."""
+    stmt = (
+        select(Batch.source_code, QuarantineRow.batch_id, QuarantineRow.reasons)
+        .select_from(QuarantineRow)
+        .join(Batch, Batch.id == QuarantineRow.batch_id)
+        .join(Source, Source.code == Batch.source_code)
+        .where(
+            Batch.status.not_in(NOT_CURRENT),
+            QuarantineRow.status == "open",
+            or_(*(QuarantineRow.reasons.like(f"%{rule}%") for rule in UNMAPPED_RULES)),
+        )
+    )
+    if principal.agency_scope() is not None:
+        stmt = stmt.where(Source.agency_code == principal.agency_scope())
+    rows: dict[tuple[str, str], int] = {}
+    batches: dict[tuple[str, str], set[int]] = {}
+    with engine.connect() as conn:
+        for source_code, batch_id, text in conn.execute(stmt):
+            try:
+                reasons = json.loads(text or "[]")
+            except ValueError:
+                continue
+            codes = {
+                str(r["value"])
+                for r in (reasons if isinstance(reasons, list) else [reasons])
+                if isinstance(r, dict)
+                and r.get("rule") in UNMAPPED_RULES
+                and r.get("value") not in (None, "", "NULL")
+            }
+            for code in codes:
+                key = (source_code, code)
+                rows[key] = rows.get(key, 0) + 1
+                batches.setdefault(key, set()).add(int(batch_id))
+        crosswalks = dict(conn.execute(select(Source.code, Source.crosswalk_code)).all())
+    ranked = sorted(rows, key=lambda k: (-rows[k], k[0], k[1]))[:limit]
+    mapped = _mapped_codes(engine, {crosswalks.get(src) for src, _ in ranked} - {None})
+    return [
+        QuarantinedCode(
+            src,
+            code,
+            rows[(src, code)],
+            len(batches[(src, code)]),
+            code in mapped.get(crosswalks.get(src) or "", set()),
+        )
+        for src, code in ranked
+    ]
+
+
+def _mapped_codes(engine: Engine, crosswalk_codes: set) -> dict[str, set[str]]:
+    """National codes of each crosswalk's latest version."""
+    from talaia.store.crosswalks import get_version
+
+    out: dict[str, set[str]] = {}
+    for cw in crosswalk_codes:
+        try:
+            out[cw] = {r.national_code for r in get_version(engine, cw).crosswalk.rows}
+        except NotFoundError:
+            out[cw] = set()
+    return out
+
+
+def mapping_task_for(
+    engine: Engine,
+    principal: Principal,
+    source_code: str,
+    national_code: str,
+    label: str | None = None,
+) -> MappingTask:
+    """The mapping assistant for one national code of a source the principal may see: up to
+    three suggestions from ``label`` (a description of the code), else from the code itself.
+    A source that does not exist or is another agency's answers :data:`SOURCE_NOT_FOUND`."""
+    from talaia.classification.assistant import default_assistant
+
+    if not principal.can_read_data():
+        raise PermissionError("classification")
+    stmt = select(Source.crosswalk_code).where(Source.code == source_code)
+    if principal.agency_scope() is not None:
+        stmt = stmt.where(Source.agency_code == principal.agency_scope())
+    with engine.connect() as conn:
+        found = conn.execute(stmt).first()
+        if found is None:
+            raise NotFoundError(SOURCE_NOT_FOUND)
+        known = conn.execute(
+            select(func.max(Offence.national_label))
+            .select_from(Offence)
+            .join(Incident, Incident.id == Offence.incident_id)
+            .where(Incident.source_code == source_code, Offence.national_code == national_code)
+        ).scalar()
+    code = national_code.strip()
+    if not code:
+        raise UserInputError("national code: empty")
+    described = (label or "").strip() or known
+    return MappingTask(
+        UnmappedCode(source_code, code, described, 0),
+        found[0],
+        default_assistant().suggest(described or code, k=3),
+    )
 
 
 def accept_mapping(
