@@ -212,3 +212,200 @@ def test_time_heatmap_spreads_day_only_incidents_over_their_day(an_client, an_po
     np.testing.assert_allclose(tm["heatmap"]["weights"], _hand_heatmap(rows), atol=1e-9)
     n_day = sum(r["occurred_precision"] == "day" for r in rows)
     assert tm["heatmap"]["n_day"] == n_day == 40
+
+
+def _small_client(an_portal, seeded, tmp_path, limit: int):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from talaia.settings import Settings
+    from talaia.web.app import create_app
+
+    settings = Settings(data_dir=tmp_path, secret_key="s" * 32, warehouse_path=str(an_portal[1]))
+    return TestClient(
+        create_app(settings, WebSettings(analysis_max_events=limit), seeded[0]),
+        base_url="https://testserver",
+    )
+
+
+def test_first_view_shows_a_workable_default_selection(an_portal, seeded, tmp_path):
+    """125 incidents over the limit of 70: the first view selects the latest year (2022) and
+    every section is computed; no error, one note saying it is a default."""
+    rows = an_portal[2]
+    n_2022 = sum(r["occurred_date"].year == 2022 for r in rows)
+    assert 0 < n_2022 <= 70
+    with _small_client(an_portal, seeded, tmp_path, 70) as c:
+        assert login(c, "ana").status_code == 303
+        html = c.get("/analysis").text
+    assert 'id="default-note"' in html and 'role="alert"' not in html
+    assert 'value="2022-01"' in html and 'value="2022-12"' in html
+    assert f"{n_2022} incidents selected, police records only." in html
+    for part in ('id="hotspot-map"', 'id="knox-grid"', 'id="lorenz-data"', 'id="weekhours-data"'):
+        assert part in html, part
+
+
+def test_iccs_picker_lists_the_packaged_iccs_in_the_language(an_client):
+    from talaia.classification.iccs import load_iccs
+
+    assert login(an_client, "ana").status_code == 303
+    en = an_client.get("/analysis", params={"iccs": "0501"}).text
+    es = an_client.get("/analysis", params={"iccs": "0501", "lang": "es"}).text
+    iccs = load_iccs()
+    assert en.count('<option value="0') + en.count('<option value="1') >= len(iccs)
+    assert 'list="iccs-list"' in en and '<datalist id="iccs-list">' in en
+    cat = iccs.lookup("0501")
+    assert f"0501: {cat.label_en}" in en and f"0501: {cat.label_es}" in es
+    # a code that is not an ICCS category: one clear message, 422 in the API
+    bad = an_client.get("/analysis", params={"iccs": "0599"}).text
+    assert "not an ICCS v1.0 category" in bad and 'id="hotspot-map"' not in bad
+    assert an_client.get(f"{API}/time", params={"iccs": "0599"}).status_code == 422
+
+
+def test_computing_notice_without_inline_script(an_client):
+    assert login(an_client, "ana").status_code == 303
+    html = an_client.get("/analysis", params={"iccs": "05"}).text
+    assert 'data-busy="analysis-busy"' in html
+    assert 'id="analysis-busy" role="status" aria-live="polite" hidden' in html
+    # the form submits with GET and a real button (works without JavaScript)
+    assert '<form method="get" class="filters analysis-filters"' in html
+    js = an_client.get("/static/talaia.js").text
+    assert "form[data-busy]" in js and 'addEventListener("submit"' in js
+    assert "<script>" not in html.replace("<script type=", "")
+
+
+def test_automatic_cell_from_the_extent_and_gi_legend_in_numbers(an_client, an_portal):
+    """The burglaries span 30.06 km east-west: 30,059 m / 120 cells = 250.5 m, rounded up to
+    the next of the sizes offered, 300 m."""
+    rows = [r for r in an_portal[2] if r["lon"] is not None and r["iccs_code"] == "0501"]
+    assert login(an_client, "ana").status_code == 303
+    gj = _ok(an_client, f"{API}/hotspots", iccs="0501")
+    import math
+
+    lat = [r["lat"] for r in rows]
+    lon = [r["lon"] for r in rows]
+    w = (max(lon) - min(lon)) * 111_320 * math.cos(math.radians((max(lat) + min(lat)) / 2))
+    h = (max(lat) - min(lat)) * 110_574
+    assert 250 < max(w, h) / 120 < 251
+    assert gj["talaia"]["grid"]["cell"] == 300 and gj["talaia"]["cell_auto"] is True
+    html = an_client.get("/analysis", params={"iccs": "0501", "cell": ""}).text
+    assert "Getis-Ord Gi* on 300 m cells" in html
+    assert "Cell size chosen from the extent of the selection." in html
+    assert "hot spot: z ≥ 3.29 (" in html and " cells)" in html
+    assert "not significant (" in html and " cells with incidents)" in html
+
+
+def test_kde_is_one_png_image_with_a_numeric_legend(an_client):
+    import base64
+    import re
+    import zlib
+
+    assert login(an_client, "ana").status_code == 303
+    r = an_client.get("/analysis", params={"iccs": "05", "method": "kde", "cell": "100"})
+    html = r.text
+    m = re.search(r'<image class="kde" href="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert m, "no density image"
+    data = base64.b64decode(m.group(1))
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width == 640 and height > 100
+    # no per-cell shapes in the density map: 300 × 300 cells would be megabytes of paths
+    svg = html[
+        html.index('id="hotspot-map"') : html.index("</svg>", html.index('id="hotspot-map"'))
+    ]
+    assert svg.count("<path") == 5  # the five area outlines only
+    assert "Density (incidents per km²)" in html
+    assert len(re.findall(r'class="swatch"[^>]*></span>\d[\d.,]*–\d[\d.,]*', html)) == 5
+    assert len(r.content) < 150_000
+
+    # the PNG writer, decoded by hand: palette indices row by row, filter byte 0
+    from talaia.web.pages.analysis import png
+
+    idx = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.uint8)
+    out = png(idx, [(255, 255, 255, 0), (255, 0, 0, 255), (0, 0, 255, 128)])
+    pos = out.index(b"IDAT")
+    n = int.from_bytes(out[pos - 4 : pos], "big")
+    raw = zlib.decompress(out[pos + 4 : pos + 4 + n])
+    assert raw == bytes([0, 0, 1, 2, 0, 2, 1, 0])
+    assert b"PLTE" in out and out[out.index(b"tRNS") + 4 : out.index(b"tRNS") + 7] == bytes(
+        [0, 255, 128]
+    )
+
+
+def test_spanish_page_wholly_in_spanish(an_client):
+    assert login(an_client, "ana").status_code == 303
+    es = an_client.get("/analysis", params={"iccs": "05", "lang": "es"}).text
+    for text in ("Misma ubicación", "Más de 800 m", "0–7 días", "Más de 60 días", "Tipo de fuente"):
+        assert text in es, text
+    import re
+
+    main = es[es.index("<main") : es.index("</main>")]
+    main = re.sub(r"<script.*?</script>|<[^>]+>", " ", main, flags=re.S)
+    for english in ("Same location", "More than", " days", "incidents", "Cannot compute", "cells"):
+        assert english not in main, english
+    # the STL note when the run is too short, in Spanish
+    short = an_client.get("/analysis", params={"iccs": "05", "lang": "es", "date_from": "2022"})
+    assert "Sin tendencia: STL necesita 24 meses consecutivos" in short.text
+    # source kinds in words in both languages
+    en = an_client.get("/analysis", params={"iccs": "05"}).text
+    assert '<option value="police" selected>police (125)</option>' in en
+    assert '<option value="police" selected>policía (125)</option>' in es
+
+
+@pytest.fixture
+def kinds_portal(seeded, tmp_path):  # type: ignore[no-untyped-def]
+    """The analysis warehouse plus forensic records of the same events: every burglary of the
+    police (0501, 65 incidents) recorded again by the forensic service."""
+    import duckdb
+    from tests.web.conftest import build_analysis_warehouse
+
+    from talaia.settings import Settings
+    from talaia.web.app import create_app
+
+    wh = tmp_path / "kinds.duckdb"
+    rows = build_analysis_warehouse(wh)
+    con = duckdb.connect(str(wh))
+    for table in ("fact_incident", "fact_offence"):
+        con.execute(
+            f"INSERT INTO {table} SELECT * REPLACE ('forensic' AS source_kind, 'medicina_legal' "
+            "AS source_code, 'IML' AS agency_code, incident_id + 10000 AS incident_id) "
+            f"FROM {table} WHERE iccs_code = '0501'"
+        )
+    con.execute(
+        "INSERT INTO source_month SELECT 'medicina_legal', 'IML', 'forensic', period_month, "
+        "expected, delivered, batch_id, rows FROM source_month"
+    )
+    con.close()
+    settings = Settings(data_dir=tmp_path, secret_key="k" * 32, warehouse_path=str(wh))
+    return create_app(settings, WebSettings(), seeded[0]), rows
+
+
+def test_one_source_kind_at_a_time(kinds_portal):
+    from fastapi.testclient import TestClient
+
+    app, rows = kinds_portal
+    police = [r for r in rows if r["iccs_code"] == "0501"]
+    assert len(police) == 65
+    with TestClient(app, base_url="https://testserver") as c:
+        assert login(c, "ana").status_code == 303
+        tm = _ok(c, f"{API}/time", iccs="0501")
+        assert tm["filter"]["source_kind"] == "police"
+        assert sum(map(sum, tm["heatmap"]["weights"])) == pytest.approx(65)  # not 130
+        conc = _ok(c, f"{API}/concentration", iccs="0501")
+        assert conc["concentration"]["n_incidents"] == 65
+        assert conc["filter"]["source_kind"] == "police"
+        fo = _ok(c, f"{API}/concentration", iccs="0501", source_kind="forensic")
+        assert (
+            fo["concentration"]["n_incidents"] == 65 and fo["filter"]["source_kind"] == "forensic"
+        )
+        hs = _ok(c, f"{API}/hotspots", iccs="0501", cell=1000)
+        assert hs["talaia"]["n_incidents"] == 60 and hs["talaia"]["source_kind"] == "police"
+        kn = _ok(c, f"{API}/near-repeat", iccs="0501", spatial_bands="100", temporal_bands="7")
+        assert kn["n_events"] == 60 and kn["observed"][1][0] == N_SEEDS
+        assert kn["extra"]["filter"]["source_kind"] == "police"
+        r = c.get(f"{API}/time", params={"source_kind": "prison"})
+        assert r.status_code == 422 and "forensic" in r.json()["detail"]
+        html = c.get("/analysis", params={"iccs": "0501"}).text
+        assert "65 incidents selected, police records only." in html
+        assert '<option value="police" selected>police (125)</option>' in html
+        assert '<option value="forensic">forensic (65)</option>' in html
+        es = c.get("/analysis", params={"iccs": "0501", "source_kind": "forensic", "lang": "es"})
+        assert "65 incidentes seleccionados, solo registros de tipo forense." in es.text
