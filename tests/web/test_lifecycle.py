@@ -300,3 +300,29 @@ def test_cli_reject_refreshes_the_warehouse(life: Life, monkeypatch, tmp_path):
         con.close()
     assert ids == {b[2]}
     assert delivered == (False,)
+
+
+def test_reject_waits_for_a_reader_of_the_warehouse(life: Life, life_client):
+    """A request reading the warehouse holds it open read-only, which keeps a writer of this
+    process out: the refresh tries again for a few seconds instead of leaving stale facts."""
+    import threading
+
+    import duckdb
+
+    c, b = life_client, life.batches
+    assert login(c, "ana").status_code == 303
+    reader = duckdb.connect(str(life.warehouse), read_only=True)
+    closer = threading.Timer(0.3, reader.close)
+    closer.start()
+    try:
+        r = c.post(
+            f"/api/v1/batches/{b[1]}/status",
+            json={"status": "rejected"},
+            headers={"X-CSRF-Token": csrf_of(c)},
+        )
+    finally:
+        closer.join()
+    assert r.status_code == 200, r.text
+    year = _national(c, "2024")
+    assert year["numerator"] == _store_count(life.engine) == DELIVERED[2]
+    assert year["batch_ids"] == [b[2]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -334,7 +335,7 @@ def refresh_warehouse(
     if not wpath.exists():
         return False
     try:
-        refresh(engine, wpath, batch_ids=[batch_id])
+        _refresh_retrying(refresh, engine, wpath, batch_id)
     except Exception as exc:  # any failure: the store is committed, the warehouse is stale
         cause = f"{type(exc).__name__}: {exc}".strip()
         with engine.begin() as conn:
@@ -348,6 +349,24 @@ def refresh_warehouse(
             )
         raise WarehouseStaleError(batch_id, status, cause[:200]) from exc
     return True
+
+
+#: Waits (seconds) before the next try when the warehouse file is busy: open for reading by a
+#: request of this process (DuckDB refuses a writer then) or locked by another process.
+REFRESH_WAITS: tuple[float, ...] = (0.1, 0.3, 0.6, 1.0, 2.0)
+
+
+def _refresh_retrying(refresh, engine: Engine, path: Path, batch_id: int) -> None:  # type: ignore[no-untyped-def]
+    import duckdb
+
+    for wait in (*REFRESH_WAITS, None):
+        try:
+            refresh(engine, path, batch_ids=[batch_id])
+            return
+        except (duckdb.ConnectionException, duckdb.IOException):
+            if wait is None:
+                raise
+            time.sleep(wait)
 
 
 def set_batch_status(
