@@ -178,6 +178,8 @@ def test_rejected_batch_is_no_longer_counted(life: Life, life_client):
     feb = _national(c, "2024-02")
     assert b[2] not in (feb["batch_ids"] or [])
     assert feb["numerator"] is None  # the month is no longer delivered: no data, not zero
+    pn = next(s for s in c.get("/api/v1/sources").json() if s["code"] == "policia_nacional")
+    assert pn["batches"] == 1 and pn["last_period"] == "2024-01-01"
 
 
 def test_reject_without_confirmation_changes_nothing(life: Life, life_client):

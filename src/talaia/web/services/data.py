@@ -41,8 +41,8 @@ class SourceInfo:
     crosswalk_code: str | None
     expected_from: dt.date | None
     expected_to: dt.date | None
-    batches: int
-    last_period: dt.date | None
+    batches: int  # current batches (not superseded or rejected)
+    last_period: dt.date | None  # of the latest current batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +109,7 @@ def list_sources(engine: Engine, principal: Principal) -> list[SourceInfo]:
     _require_data(principal)
     counts = (
         select(Batch.source_code, func.count().label("n"), func.max(Batch.period_start).label("p"))
-        .where(Batch.status.not_in(("superseded",)))
+        .where(Batch.status.not_in(NOT_CURRENT))
         .group_by(Batch.source_code)
         .subquery()
     )
