@@ -396,9 +396,17 @@ def test_csrf_token_of_one_session_is_refused_in_another(app):
         r = b.post("/logout", data={"csrf_token": token_a}, follow_redirects=False)
         assert r.status_code == 403
         # even with A's CSRF cookie planted in B's browser: the token is bound to A's session
-        b.cookies.set("talaia_csrf", a.cookies["talaia_csrf"], domain="testserver")
-        r = b.post("/logout", data={"csrf_token": token_a}, follow_redirects=False)
+        planted = f"talaia_session={b.cookies['talaia_session']}; "
+        planted += f"talaia_csrf={a.cookies['talaia_csrf']}"
+        with _client(app) as c:
+            r = c.post(
+                "/logout",
+                data={"csrf_token": token_a},
+                headers={"cookie": planted},
+                follow_redirects=False,
+            )
         assert r.status_code == 403
+        assert b.get("/api/v1/me").json()["username"] == "admin"
         r = a.post("/logout", data={"csrf_token": token_a}, follow_redirects=False)
         assert r.status_code == 303
 

@@ -58,7 +58,6 @@ _PLACEHOLDER = CSRF_PLACEHOLDER.encode()
 CACHEABLE = re.compile(
     r"^/$|^/indicators(/[A-Za-z0-9_]+)?$|^/api/v1/indicators(/[A-Za-z0-9_]+(/values)?)?$"
 )
-STATIC_CACHE_CONTROL = b"public, max-age=3600"
 _DROP = frozenset({b"content-length", b"etag"})
 
 
@@ -114,7 +113,8 @@ class ResponseCacheMiddleware:
     """Pure ASGI middleware: the public response cache (see the module docstring).
 
     Sits inside :class:`talaia.web.app.PortalMiddleware`, which adds the security headers and
-    the CSRF cookie to every answer, cached or not. Also adds ``Cache-Control`` to ``/static``.
+    the CSRF cookie to every answer, cached or not. (``/static`` assets carry their own
+    caching headers: :class:`talaia.web.app.StaticAssets`.)
     """
 
     def __init__(self, app: ASGIApp, portal: Portal) -> None:
@@ -129,9 +129,6 @@ class ResponseCacheMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if path.startswith("/static/"):
-            await self.app(scope, receive, _static_headers(send))
-            return
         if not CACHEABLE.match(path):
             await self.app(scope, receive, send)
             return
@@ -205,15 +202,3 @@ async def _send(entry: CachedResponse, scope: Scope, send: Send, portal: Portal)
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": entry.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _static_headers(send: Send) -> Send:
-    async def wrapper(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = list(message.get("headers", []))
-            if not any(k == b"cache-control" for k, _ in headers):
-                headers.append((b"cache-control", STATIC_CACHE_CONTROL))
-            message["headers"] = headers
-        await send(message)
-
-    return wrapper
