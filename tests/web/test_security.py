@@ -93,3 +93,54 @@ def test_sparkline_breaks_at_gaps():
     svg = str(sparkline([1, 2, None, 3, 4], label="x"))
     assert svg.count("<polyline") == 2
     assert sparkline([None, 1.0]) == ""
+
+
+def test_csrf_token_bound_to_session_id():
+    signer = SessionSigner(b"k" * 32, 3600)
+    cookie = signer.new_csrf_cookie()
+    seed = signer.csrf_seed(cookie)
+    session = signer.issue(7)
+    sid = signer.session_id(session)
+    assert sid and signer.session_id("forged") == ""
+    public, bound = signer.csrf_token(seed), signer.csrf_token(seed, sid)
+    assert public != bound
+    assert signer.csrf_valid(cookie, bound, sid) and not signer.csrf_valid(cookie, public, sid)
+    other = signer.session_id(signer.issue(7))
+    assert not signer.csrf_valid(cookie, bound, other)
+    assert not signer.csrf_valid(cookie, bound)
+
+
+def test_rate_limiter_reserves_attempts_atomically():
+    import threading
+
+    now = [0.0]
+    rl = LoginRateLimiter(max_failures=3, window_s=60, clock=lambda: now[0])
+    results: list[int] = []
+    barrier = threading.Barrier(20)
+
+    def attempt() -> None:
+        barrier.wait()
+        results.append(rl.reserve("ana", "ip")[0])
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results).count(0) == 3 and all(r == 60 for r in results if r)
+    # a reserved attempt that was never checked is given back
+    rl2 = LoginRateLimiter(max_failures=1, window_s=60, clock=lambda: now[0])
+    wait, ticket = rl2.reserve("bob", "ip")
+    assert wait == 0 and ticket is not None
+    assert rl2.reserve("bob", "ip")[0] == 60
+    rl2.release("bob", "ip", ticket)
+    assert rl2.reserve("bob", "ip")[0] == 0
+
+
+def test_cookie_parsing_first_occurrence_wins():
+    from talaia.web.security import parse_cookie_header, request_cookies
+
+    headers = [(b"cookie", b'a=1; talaia_lang=es; b="q"'), (b"cookie", b"talaia_lang=en; c")]
+    assert parse_cookie_header(headers) == {"a": "1", "talaia_lang": "es", "b": "q", "": "c"}
+    scope = {"headers": headers}
+    assert request_cookies(scope) is request_cookies(scope)  # parsed once per request
