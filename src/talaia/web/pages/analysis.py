@@ -122,6 +122,13 @@ def _message(exc: TalaiaError, t: Translator) -> str:
             n=t.number(exc.n),
             limit=t.number(exc.limit),
         )
+    m = re.search(r"needs at least (\d+) located incidents; the selection has (\d+)", str(exc))
+    if m:
+        return t.gettext(
+            "Needs at least {n} incidents with a location; the selection has {m}.",
+            n=m.group(1),
+            m=m.group(2),
+        )
     parts = str(exc).split(" / ")
     text = parts[-1] if t.lang == "es" and len(parts) > 1 else parts[0]
     return t.gettext("Cannot compute this for the selection:") + " " + text
@@ -600,7 +607,7 @@ def _compute(portal: Portal, form: Form, t: Translator) -> dict[str, object]:
         lambda: analysis.hotspots(portal, flt, method=form.method, cell=cell), t
     )
     if layer is not None:
-        ctx["map_svg"] = hotspot_map(layer, analysis.area_outlines(portal), t)
+        ctx["map_svg"] = hotspot_map(layer, analysis.area_outlines(portal, flt.area), t)
         ctx["hotspot"] = layer.geojson["talaia"]
         ctx["n_hot"] = sum(
             1 for f in layer.geojson["features"] if f["properties"].get("label") == "hot"

@@ -412,8 +412,17 @@ def time_patterns(portal: Portal, flt: IncidentFilter) -> service.TimeReport:
     return _cached(_key(portal, "time", flt), make)
 
 
-def area_outlines(portal: Portal) -> list[dict[str, Any]]:
-    """The deepest level's area polygons from the warehouse (empty when none are loaded)."""
+#: Most area outlines drawn over a hotspot map (more would hide the cells).
+MAX_OUTLINES = 60
+
+
+def area_outlines(
+    portal: Portal, area: str | None = None, max_areas: int = MAX_OUTLINES
+) -> list[dict[str, Any]]:
+    """Area polygons from the warehouse to outline a map of the selection (empty when none are
+    loaded): the deepest level with at most ``max_areas`` areas within ``area`` (the whole
+    country when None), else the shallowest level; so a national map shows provinces and a
+    province's map its municipalities."""
 
     def make() -> list[dict[str, Any]]:
         try:
@@ -421,10 +430,27 @@ def area_outlines(portal: Portal) -> list[dict[str, Any]]:
                 feats = service.area_features(con)
         except (TalaiaError, duckdb.Error):  # no geometry: a map without outlines
             return []
-        deepest = max(int(f["properties"]["level"]) for f in feats)
-        return [f for f in feats if int(f["properties"]["level"]) == deepest]
+        parent = {str(f["properties"]["code"]): f["properties"].get("parent_code") for f in feats}
 
-    return _cached(("analysis", _stamp(portal), "outlines"), make)
+        def within(code: str) -> bool:
+            for _ in range(8):  # area paths are a few levels deep
+                if code == area:
+                    return True
+                up = parent.get(code)
+                if up is None:
+                    return False
+                code = str(up)
+            return False
+
+        inside = [f for f in feats if area is None or within(str(f["properties"]["code"]))]
+        levels = sorted({int(f["properties"]["level"]) for f in inside}, reverse=True)
+        for lv in levels:
+            chosen = [f for f in inside if int(f["properties"]["level"]) == lv]
+            if len(chosen) <= max_areas:
+                return chosen
+        return [f for f in inside if int(f["properties"]["level"]) == levels[-1]] if levels else []
+
+    return _cached(("analysis", _stamp(portal), "outlines", area, max_areas), make)
 
 
 def area_choices(portal: Portal) -> list[tuple[str, str, int]]:
