@@ -87,7 +87,9 @@ class Form:
     def of(cls, request: Request, portal: Portal | None = None) -> Form:
         """The query's selection; without any filter, the default selection of the warehouse."""
         q = request.query_params
-        method = q.get("method") if q.get("method") in ("gi_star", "kde") else "gi_star"
+        method = q.get("method") or "gi_star"
+        if method not in ("gi_star", "kde"):
+            method = "gi_star"
         if portal is not None and not any(k in q for k in FILTER_KEYS):
             try:
                 sel = analysis.default_selection(portal)
