@@ -1,23 +1,24 @@
 """The portal's view of the indicator engine (:mod:`talaia.indicators`) with disclosure control.
 
-Disclosure control, applied to every value a page, a download or the API returns:
+Every number that leaves the portal for a viewer, a steward or the public passes through one
+gate, :class:`talaia.indicators.release.Release` (see there for the method):
 
-- **unpublished**: for viewers, stewards and the public, a value is shown only when every batch
-  it counts (its ``batch_ids``) has the status ``published`` in the store; otherwise its figures
-  are withheld (NULL) and the row says ``disclosure = "unpublished"``. Administrators and
-  analysts see every current batch.
-- **suppressed**: for the public (anonymous), a value whose numerator is a count between 1 and
-  ``suppression_threshold - 1`` is withheld (``disclosure = "suppressed"``): small counts can
-  identify people. Zero is shown (it identifies no one).
+- **unpublished**: only the facts of batches with the status ``published`` are counted (the
+  warehouse is read through its published-only views); a cell for which the warehouse holds
+  deliveries not yet published says ``disclosure = "unpublished"`` and its figures are withheld.
+  Administrators and analysts see every current batch.
+- **suppressed**: for the public (anonymous), a count between 1 and
+  ``suppression_threshold - 1`` is withheld (``disclosure = "suppressed"``), and so are enough
+  other cells (complementary suppression over the area hierarchy, the calendar and the
+  breakdowns) that none can be recomputed by difference. Zero is shown (it identifies no one).
 
-Withheld rows keep their period, area, denominator and coverage, so that "withheld" is never
-mistaken for "no data" and never drawn as zero.
+Withheld rows keep their period, area and coverage, so that "withheld" is never mistaken for "no
+data" and never drawn as zero.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -27,9 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import select
 
 from talaia.errors import NotFoundError, TalaiaError
@@ -40,20 +39,6 @@ if TYPE_CHECKING:
     from talaia.web.portal import Portal
     from talaia.web.services.common import Principal
 
-#: Columns withheld when a value is unpublished or suppressed.
-FIGURES = (
-    "numerator",
-    "value",
-    "ci_low",
-    "ci_high",
-    "raw_value",
-    "ref_value",
-    "ref_numerator",
-    "change_abs",
-    "change_pct",
-    "rate_ratio",
-    "p_value",
-)
 #: Indicators shown on the home page, in order (those present in the catalogue).
 HEADLINE = (
     "homicide_rate",
@@ -134,52 +119,34 @@ def disclosure_for(portal: Portal, principal: Principal) -> Disclosure:
     return Disclosure(published, threshold)
 
 
-def apply_disclosure(table: pa.Table, disclosure: Disclosure) -> pa.Table:
-    """Withhold figures the principal may not see; adds the ``disclosure`` column."""
-    n = table.num_rows
-    status = np.full(n, "ok", dtype=object)
-    if disclosure.published is not None and n:
-        ids = table.column("batch_ids").combine_chunks()
-        flat = pc.list_flatten(ids)
-        parents = pc.list_parent_indices(ids).to_numpy(zero_copy_only=False)
-        ok = np.isin(
-            flat.to_numpy(zero_copy_only=False), np.fromiter(disclosure.published, dtype=np.int64)
+#: Releases kept (one per warehouse state, set of published batches and threshold).
+_releases: dict[tuple, object] = {}
+_releases_lock = threading.Lock()
+
+
+def release_for(portal: Portal, disclosure: Disclosure):  # type: ignore[no-untyped-def]
+    """The :class:`~talaia.indicators.release.Release` for this warehouse state and audience."""
+    from talaia.indicators.release import Release
+
+    assert disclosure.published is not None
+    key = (_stamp(portal), disclosure.published, disclosure.threshold)
+    with _releases_lock:
+        rel = _releases.get(key)
+    if rel is None:
+        rel = _cached(
+            ("release", *key),
+            lambda: Release(warehouse_path(portal), disclosure.published, disclosure.threshold),
         )
-        unpublished = np.zeros(n, dtype=bool)
-        unpublished[parents[~ok]] = True
-        status[unpublished] = "unpublished"
-    if disclosure.threshold and n:
-        num = table.column("numerator").to_numpy(zero_copy_only=False).astype(float)
-        small = (num > 0) & (num < disclosure.threshold) & (status == "ok")
-        status[small] = "suppressed"
-    withheld = pa.array(status != "ok")
-    for name in FIGURES:
-        if name in table.column_names:
-            col = table.column(name)
-            i = table.column_names.index(name)
-            table = table.set_column(i, name, pc.if_else(withheld, pa.nulls(n, col.type), col))
-    if "significant" in table.column_names:
-        i = table.column_names.index("significant")
-        col = table.column("significant")
-        table = table.set_column(
-            i, "significant", pc.if_else(withheld, pa.nulls(n, pa.bool_()), col)
-        )
-    if disclosure.published is not None:
-        # provenance of withheld rows is withheld too (it would name unpublished batches)
-        hidden = pa.array(status == "unpublished")
-        for name in ("batch_ids", "sources", "crosswalk_versions"):
-            if name in table.column_names:
-                col = table.column(name)
-                i = table.column_names.index(name)
-                table = table.set_column(i, name, pc.if_else(hidden, pa.nulls(n, col.type), col))
-        meta = dict(table.schema.metadata or {})
-        raw = meta.get(b"talaia.provenance")
-        if raw:
-            prov = json.loads(raw)
-            prov["batch_ids"] = sorted(set(prov.get("batch_ids", [])) & disclosure.published)
-            meta[b"talaia.provenance"] = json.dumps(prov).encode()
-            table = table.replace_schema_metadata(meta)
-    return table.append_column("disclosure", pa.array(status.tolist(), pa.string()))
+        with _releases_lock:
+            if len(_releases) >= 4:
+                _releases.clear()
+            _releases[key] = rel
+    return rel
+
+
+def _all_shown(table: pa.Table) -> pa.Table:
+    """Every current batch, nothing withheld (administrators and analysts)."""
+    return table.append_column("disclosure", pa.array(["ok"] * table.num_rows, pa.string()))
 
 
 def warehouse_path(portal: Portal) -> Path:
@@ -247,6 +214,17 @@ def values(
     )
 
     def make() -> pa.Table:
+        if disclosure.published is not None:
+            if not has_warehouse(portal):
+                raise NotFoundError("no warehouse has been built yet: load data first")
+            return release_for(portal, disclosure).values(
+                indicator_id,
+                area=area or None,
+                period=period,
+                by=by or None,
+                level=level,
+                compare=compare,
+            )
         if con is None:
             with open_warehouse(portal) as own:
                 table = compute(
@@ -268,7 +246,7 @@ def values(
                 warehouse=con,
                 compare=compare,
             )  # type: ignore[arg-type]
-        return apply_disclosure(table, disclosure)
+        return _all_shown(table)
 
     return _cached(key, make)
 
