@@ -300,6 +300,15 @@ def drop_quarantine_row(engine: Engine, principal: Principal, row_id: int, note:
         audit(conn, principal.username, "quarantine.drop", "quarantine_row", row_id, {"note": note})
 
 
+_ES_STATUS = {
+    "received": "recibido",
+    "validated": "validado",
+    "approved": "aprobado",
+    "published": "publicado",
+    "rejected": "rechazado",
+}
+
+
 class WarehouseStaleError(StoreBusyError):
     """A status change was saved but the warehouse could not be refreshed: its figures still
     count the batch as before, until a refresh (``talaia warehouse refresh``) succeeds."""
@@ -310,7 +319,8 @@ class WarehouseStaleError(StoreBusyError):
             f"batch {batch_id} is now {status}, but the warehouse could not be refreshed "
             f"({cause}): its figures still count the batch as before until "
             "`talaia warehouse refresh` succeeds / "
-            f"el lote {batch_id} está ahora {status}, pero el almacén no pudo actualizarse: "
+            f"el lote {batch_id} está ahora {_ES_STATUS.get(status, status)}, pero el almacén "
+            "no pudo actualizarse: "
             "sus cifras siguen contando el lote hasta que `talaia warehouse refresh` funcione"
         )
 
