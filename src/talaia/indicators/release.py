@@ -121,6 +121,8 @@ class Partition:
     relations: Relations | None = None
     counts: np.ndarray | None = None
     withheld: np.ndarray | None = field(default=None)
+    #: rows of the partition without breakdown behind the totals appended to :attr:`counts`
+    totals: np.ndarray | None = field(default=None)
 
 
 def withhold(table: pa.Table, status: Sequence[str], ref_status: Sequence[str] | None) -> pa.Table:
@@ -385,6 +387,7 @@ class Release:
                 groups.append((n + len(extra_idx), members))
                 extra_idx.append(j)
             ej = np.asarray(extra_idx, dtype=np.int64)
+            part.totals = ej
             counts.append(total.counts[ej])
             prim.append(total.withheld[ej])
             fixed.append(np.ones(len(ej), dtype=bool))
