@@ -54,6 +54,32 @@ def mix(year: int) -> list[str]:
     ]
 
 
+#: Indicators of the uncached mix.
+UNCACHED = ("homicide_rate", "robbery_rate", "burglary_rate", "femicide_rate", "rape_rate")
+
+
+def uncached_mix(url: str, year: int, seed: int = 7) -> list[str]:
+    """Value queries the response cache cannot serve: one of five indicators for one of every
+    area and one of six years, shuffled (seeded)."""
+    areas: list[str] = []
+    offset = 0
+    while True:
+        r = httpx.get(url + "/api/v1/areas", params={"offset": offset, "limit": 500}, timeout=60)
+        items = r.json()["items"]
+        areas += [a["code"] for a in items]
+        if len(items) < 500:
+            break
+        offset += 500
+    paths = [
+        f"/api/v1/indicators/{i}/values?area={a}&period={y}"
+        for i in UNCACHED
+        for a in areas
+        for y in range(year - 5, year + 1)
+    ]
+    rng = np.random.default_rng(seed)
+    return [paths[k] for k in rng.permutation(len(paths))]
+
+
 async def _client(
     http: httpx.AsyncClient,
     paths: list[str],
@@ -176,6 +202,13 @@ def main() -> None:
     ap.add_argument("--client", choices=("httpx", "wrk", "both"), default="httpx")
     ap.add_argument("--workers", type=int, default=1, help="talaia serve --workers")
     ap.add_argument(
+        "--mix",
+        choices=("pages", "uncached"),
+        default="pages",
+        help="pages: home, explorer and API (default); uncached: indicator values for a random "
+        "area and year, which the response cache cannot serve",
+    )
+    ap.add_argument(
         "--no-response-cache",
         action="store_true",
         help="serve with TALAIA_WEB_RESPONSE_CACHE=0 (the figures before the response cache)",
@@ -218,10 +251,19 @@ def main() -> None:
             ).json()
             years = [int(x["period"]) for x in r["items"] if x["coverage"] != "no_data"]
             year = max(years)
-        paths = mix(year)
-        for p in paths:  # warm up and check every path answers
-            r = httpx.get(url + p, timeout=120)
-            print(f"warm-up {r.status_code} {p}")
+        if args.mix == "uncached":
+            paths = uncached_mix(url, year)
+            print(f"uncached mix: {len(paths)} distinct queries")
+            for ind in UNCACHED:  # the release of each indicator is computed on first use
+                t0 = time.perf_counter()
+                p = f"/api/v1/indicators/{ind}/values?period={year}&level=3"
+                r = httpx.get(url + p, timeout=1200)
+                print(f"warm-up {r.status_code} {p} {time.perf_counter() - t0:.1f} s")
+        else:
+            paths = mix(year)
+            for p in paths:  # warm up and check every path answers
+                r = httpx.get(url + p, timeout=120)
+                print(f"warm-up {r.status_code} {p}")
         base_s = max(args.seconds / 6, 5)
         if args.client in ("httpx", "both"):
             res = asyncio.run(run(url, paths, args.clients, args.seconds))

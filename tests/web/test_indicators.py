@@ -137,3 +137,22 @@ def test_home_and_area_profile(ind_client):
     assert "Area D1" in page and "Country" in page
     cat = ind_client.get("/api/v1/indicators").json()
     assert "homicide_rate" in {i["id"] for i in cat}
+
+
+def test_public_pages_show_withheld_not_no_data(ind_client):
+    # the public home page has no alerts section (the visitor cannot see alerts)
+    home = ind_client.get("/").text
+    assert 'id="alerts-h"' not in home
+    # D1's municipalities in 2022: M1 (2) and its complement are withheld, drawn as such
+    html = ind_client.get(
+        "/indicators/homicide_rate",
+        params={"area": "D1", "grain": "year", "start": "2022", "end": "2022"},
+    ).text
+    assert 'class="withheld"' in html and ">withheld<" in html
+    es = ind_client.get(
+        "/indicators/homicide_rate",
+        params={"area": "D1", "grain": "year", "start": "2022", "end": "2022", "lang": "es"},
+    ).text
+    assert ">reservado<" in es
+    assert login(ind_client, "ana").status_code == 303
+    assert 'id="alerts-h"' in ind_client.get("/").text

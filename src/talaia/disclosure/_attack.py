@@ -35,6 +35,7 @@ def feasible_ranges(
     withheld: np.ndarray,
     relations: Relations,
     cells: np.ndarray | None = None,
+    enough: float | None = None,
 ) -> Ranges:
     """Bound each withheld cell by linear programming over the published cells.
 
@@ -48,6 +49,10 @@ def feasible_ranges(
         The additive relations an attacker knows the table satisfies.
     cells
         Only bound these withheld cells (boolean mask; default every withheld cell).
+    enough
+        Screening: a cell whose largest value exceeds its true value by at least ``enough``
+        already has a range that wide (the true value is feasible), so its smallest value is
+        not computed and ``low`` is the true value (``width`` is then a lower bound).
 
     Returns
     -------
@@ -61,7 +66,6 @@ def feasible_ranges(
     relations among withheld cells. This is the audit of Hundepool et al. (2012, §4.3):
     a cell is exposed when its range is narrower than the protection asked for.
     """
-    from scipy.optimize import linprog
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -105,17 +109,74 @@ def feasible_ranges(
         if not len(sub_rows):
             continue
         sub = a[sub_rows][:, vs]
+        if len(vs) == 1:  # one unknown in an equation: it is determined
+            v = vs[0]
+            coef = sub.toarray()[:, 0]
+            k = int(np.flatnonzero(coef)[0])
+            low[v] = high[v] = b[sub_rows][k] / coef[k]
+            continue
+        solve = _Solver(sub.tocsc(), b[sub_rows])
         for j, v in enumerate(vs):
             if not wanted[v]:
                 continue
-            obj = np.zeros(len(vs))
-            obj[j] = 1.0
-            lo = linprog(obj, A_eq=sub, b_eq=b[sub_rows], bounds=(0, None), method="highs")
-            hi = linprog(-obj, A_eq=sub, b_eq=b[sub_rows], bounds=(0, None), method="highs")
-            if lo.status == 0:
-                low[v] = lo.fun
-            if hi.status == 0:
-                high[v] = -hi.fun
-            elif hi.status == 3:  # unbounded
-                high[v] = np.inf
+            high[v] = solve.bound(j, maximize=True)
+            true = known[hidden[v]]
+            if enough is not None and high[v] - true >= enough:
+                low[v] = true
+                continue
+            low[v] = solve.bound(j, maximize=False)
     return Ranges(hidden[wanted], low[wanted], high[wanted])
+
+
+class _Solver:
+    """min / max of one variable over ``{x >= 0 : A x = b}``: one HiGHS model per component,
+    re-solved from the last basis with a new objective (``highspy``); SciPy's ``linprog``
+    (also HiGHS) where ``highspy`` is not installed."""
+
+    def __init__(self, a, b: np.ndarray) -> None:
+        self.a, self.b = a, b
+        self.n = a.shape[1]
+        try:
+            import highspy
+        except ImportError:  # pragma: no cover - highspy is a dependency
+            self.h = None
+            return
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.n
+        lp.num_row_ = a.shape[0]
+        lp.col_cost_ = np.zeros(self.n)
+        lp.col_lower_ = np.zeros(self.n)
+        lp.col_upper_ = np.full(self.n, highspy.kHighsInf)
+        lp.row_lower_ = np.asarray(b, dtype=np.float64)
+        lp.row_upper_ = np.asarray(b, dtype=np.float64)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype(np.float64)
+        h.passModel(lp)
+        self.h = h
+        self.status = highspy.HighsModelStatus
+
+    def bound(self, j: int, *, maximize: bool) -> float:
+        if self.h is None:  # pragma: no cover
+            from scipy.optimize import linprog
+
+            obj = np.zeros(self.n)
+            obj[j] = -1.0 if maximize else 1.0
+            res = linprog(obj, A_eq=self.a, b_eq=self.b, bounds=(0, None), method="highs")
+            if res.status == 3:
+                return np.inf if maximize else 0.0
+            return float(-res.fun if maximize else res.fun) if res.status == 0 else np.nan
+        h = self.h
+        h.changeColCost(j, -1.0 if maximize else 1.0)
+        h.run()
+        st = h.getModelStatus()
+        val = h.getInfo().objective_function_value
+        h.changeColCost(j, 0.0)
+        if st == self.status.kOptimal:
+            return float(-val if maximize else val)
+        if st in (self.status.kUnbounded, self.status.kUnboundedOrInfeasible):
+            return np.inf if maximize else 0.0
+        return np.nan

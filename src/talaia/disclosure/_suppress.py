@@ -137,8 +137,8 @@ def suppress(
         part then keeps, from that relation alone, a range at least this wide.
     exact
         Also audit the result by linear programming (:func:`talaia.disclosure.feasible_ranges`
-        on every cell that interval propagation bounds) and add complements until every
-        withheld cell's exact range is at least ``protection`` wide.
+        on every withheld cell) and add complements until every withheld cell's exact range is
+        at least ``protection`` wide.
 
     Returns
     -------
@@ -202,12 +202,14 @@ def suppress(
     if exact:
         from talaia.disclosure._attack import feasible_ranges
 
+        # Withholding more cells only widens every range, so a cell found safe stays safe:
+        # later rounds audit only the cells still exposed and the complements just added.
+        suspects = withheld & ~frozen
         for _ in range(max_rounds):
-            low, high = propagate(known, withheld, rel)
-            suspects = withheld & np.isfinite(high) & ~frozen
             if not suspects.any():
                 break
-            r = feasible_ranges(known, withheld, rel, cells=suspects)
+            before = withheld.copy()
+            r = feasible_ranges(known, withheld, rel, cells=suspects, enough=need)
             exposed = r.cells[r.width < need]
             if not exposed.size:
                 break
@@ -215,6 +217,8 @@ def suppress(
             if not _widen(exposed, rel, known, withheld, frozen):
                 unprotected.update(int(g) for g in _groups_of(exposed, rel))
                 break
+            suspects = withheld & ~before
+            suspects[exposed] = True
     return Suppression(withheld, first, withheld & ~first, tuple(sorted(unprotected)), rounds)
 
 

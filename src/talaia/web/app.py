@@ -506,7 +506,8 @@ def _install_errors(app: FastAPI) -> None:
 
 
 def _warm(portal: Portal) -> None:
-    """Compute the public home page in both languages (fills the headline cache)."""
+    """Compute the public home page in both languages (fills the headline cache), then the
+    public release of every indicator without breakdown (what area pages and maps read)."""
     from talaia.web.services import indicators
     from talaia.web.services.common import ANONYMOUS
 
@@ -515,6 +516,7 @@ def _warm(portal: Portal) -> None:
             indicators.headline(portal, ANONYMOUS, lang)
         except TalaiaError:
             return
+    indicators.warm_release(portal, ANONYMOUS)
 
 
 def plotly_js_path(bundle: str = "cartesian") -> Path:

@@ -100,7 +100,10 @@ def svg_choropleth(
         f'<title id="maptitle">{escape(title)}</title>',
         '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#f4f4f4"/>'
-        '<line x1="0" y1="0" x2="0" y2="6" stroke="#9aa5b1" stroke-width="2"/></pattern></defs>',
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#9aa5b1" stroke-width="2"/></pattern>'
+        '<pattern id="withheld" width="6" height="6" patternUnits="userSpaceOnUse">'
+        '<rect width="6" height="6" fill="#d9dde3"/><circle cx="3" cy="3" r="1.2" fill="#52606d"/>'
+        "</pattern></defs>",
     ]
     for area, rings in shapes:
         d = []
@@ -110,8 +113,9 @@ def svg_choropleth(
         v = values.get(area.code)
         fill = colour(v)
         note = (notes or {}).get(area.code) if v is None else None
-        label = f"{area.name}: {note or t.number(v, digits)}"
-        attr = f'fill="{fill}"' if fill else 'class="nodata"'
+        shown = t.number(v, digits) if fill else t.gettext("no data")
+        label = f"{area.name}: {note or shown}"
+        attr = f'fill="{fill}"' if fill else ('class="withheld"' if note else 'class="nodata"')
         href = escape(link.format(code=area.code))
         out.append(
             f'<a href="{href}"><path d="{"".join(d)}" {attr} fill-rule="evenodd">'
@@ -133,6 +137,12 @@ def svg_choropleth(
         f'repeating-linear-gradient(45deg,#9aa5b1 0 2px,transparent 2px 6px)"></span>'
         f"{escape(t.gettext('no data'))}"
     )
+    if notes and any(values.get(a) is None for a in notes):
+        legend.append(
+            '<span class="swatch" style="background:#d9dde3;background-image:radial-gradient('
+            '#52606d 1.2px,transparent 1.3px);background-size:6px 6px"></span>'
+            f"{escape(t.gettext('withheld'))}"
+        )
     legend.append("</div>")
     return Markup("".join(out) + "".join(legend))
 

@@ -30,8 +30,8 @@ from talaia.web.services import tokens, users
 from talaia.web.services.common import ANONYMOUS, ROLE_DESCRIPTIONS, ROLE_NAMES, Principal
 
 DISCLOSURE_NOTES = {
-    "unpublished": "Not yet published.",
-    "suppressed": "Suppressed: fewer cases than the disclosure threshold.",
+    "unpublished": "Withheld: not yet published.",
+    "suppressed": "Withheld: a small count, or a figure that would give one away by subtraction.",
     "ok": "",
 }
 UNIT_NAMES = {

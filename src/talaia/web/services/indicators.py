@@ -144,6 +144,20 @@ def release_for(portal: Portal, disclosure: Disclosure):  # type: ignore[no-unty
     return rel
 
 
+def warm_release(portal: Portal, principal: Principal) -> None:
+    """Compute ahead the release partitions without breakdown of every indicator for
+    ``principal``'s audience (nothing for those who see every batch)."""
+    disclosure = disclosure_for(portal, principal)
+    if disclosure.published is None or not has_warehouse(portal):
+        return
+    rel = release_for(portal, disclosure)
+    for ind in catalogue():
+        try:
+            rel.partition(ind, None)
+        except TalaiaError:
+            continue
+
+
 def _all_shown(table: pa.Table) -> pa.Table:
     """Every current batch, nothing withheld (administrators and analysts)."""
     return table.append_column("disclosure", pa.array(["ok"] * table.num_rows, pa.string()))
