@@ -80,6 +80,8 @@ REF_FIGURES = (
 )
 _PROVENANCE = ("batch_ids", "sources", "crosswalk_versions")
 _GRAINS = ("year", "quarter", "month")
+#: Partitions with a breakdown kept in memory per release (the oldest are recomputed on use).
+MAX_BREAKDOWNS = 24
 _NULL = "\x00"  # key of a NULL breakdown value
 
 
@@ -283,6 +285,11 @@ class Release:
                 part = self._build(ind, by, total)
                 with self._lock:
                     self._parts[key] = part
+                    # bound memory: forget the oldest breakdowns (recomputed, identically, if
+                    # asked again); partitions without breakdown are kept (the others use them)
+                    broken = [k for k in self._parts if k[1] is not None]
+                    for old in broken[: max(0, len(broken) - MAX_BREAKDOWNS)]:
+                        del self._parts[old]
             return part
 
     def _compute_all(self, con, ind: Indicator, by: str | None) -> pa.Table:
