@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +131,29 @@ def feasible_ranges(
     return Ranges(hidden[wanted], low[wanted], high[wanted])
 
 
+_BANNER = threading.Lock()
+_banner_done = False
+
+
+def _quiet_banner(highspy) -> None:
+    """HiGHS writes its banner to standard output once per process, when the first model is
+    made: make that first model with standard output sent to the null device."""
+    global _banner_done
+    with _BANNER:
+        if _banner_done:
+            return
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _banner_done = True
+
+
 class _Solver:
     """min / max of one variable over ``{x >= 0 : A x = b}``: one HiGHS model per component,
     re-solved from the last basis with a new objective (``highspy``); SciPy's ``linprog``
@@ -141,6 +167,7 @@ class _Solver:
         except ImportError:  # pragma: no cover - highspy is a dependency
             self.h = None
             return
+        _quiet_banner(highspy)
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         lp = highspy.HighsLp()
