@@ -119,6 +119,8 @@ class Partition:
     table: pa.Table
     index: dict[tuple[str, str, object], int]
     status: np.ndarray
+    #: breakdown values in the order the engine gives them (one NULL key without breakdown)
+    categories: tuple[object, ...] = ()
     suppression: Suppression | None = None
     relations: Relations | None = None
     counts: np.ndarray | None = None
@@ -233,6 +235,7 @@ class Release:
         self._parts: dict[tuple[str, str | None], Partition] = {}
         self._locks: dict[tuple[str, str | None], threading.Lock] = {}
         self._lock = threading.Lock()
+        self._scopes: dict[tuple[str | None, int], list[str]] = {}
         with self._open(self.warehouse, self.published) as v:
             row = v.full.execute(
                 "SELECT min(period_month), max(period_month) FROM source_month WHERE delivered"
@@ -331,7 +334,7 @@ class Release:
             assert unpub_keys is not None
             unpub = np.array([(p, a) in unpub_keys for p, a in zip(periods, areas, strict=True)])
         status = np.where(unpub, "unpublished", "ok").astype(object)
-        part = Partition(table, index, status)
+        part = Partition(table, index, status, tuple(dict.fromkeys(_cat(c) for c in cats)))
         if self.threshold:
             self._protect(part, ind, by, total)
         return part
@@ -466,14 +469,21 @@ class Release:
         return self._derived(ind, area, periods, by, lvl, compare)
 
     def _scope(self, area: str | None, lvl: int) -> list[str]:
+        """Area codes of level ``lvl`` within ``area`` (sorted; cached)."""
+        key = (area, lvl)
+        hit = self._scopes.get(key)
+        if hit is not None:
+            return hit
         if lvl == 0:
-            return [NATIONAL]
-        out = []
-        for code, info in self.areas.items():
-            if info.level != lvl:
-                continue
-            if area is None or code == area or area in self._ancestors(code):
-                out.append(code)
+            out = [NATIONAL]
+        else:
+            out = sorted(
+                code
+                for code, info in self.areas.items()
+                if info.level == lvl
+                and (area is None or code == area or area in self._ancestors(code))
+            )
+        self._scopes[key] = out
         return out
 
     def _ancestors(self, code: str) -> list[str]:
@@ -494,14 +504,17 @@ class Release:
         compare: str | None,
     ) -> pa.Table:
         part = self.partition(ind, by)
-        scope = set(self._scope(area, lvl))
-        wanted = [str(p) for p in periods]
-        rank = {p: i for i, p in enumerate(wanted)}
+        scope = self._scope(area, lvl)
+        wanted = list(dict.fromkeys(str(p) for p in periods))
+        index = part.index
+        rows = [
+            j
+            for p in wanted
+            for a in scope
+            for c in part.categories
+            if (j := index.get((p, a, c))) is not None
+        ]
         t = part.table
-        per = t.column("period").to_pylist()
-        ac = t.column("area_code").to_pylist()
-        rows = [i for i, (p, a) in enumerate(zip(per, ac, strict=True)) if p in rank and a in scope]
-        rows.sort(key=lambda i: (rank[per[i]], ac[i]))
         sub = t.take(pa.array(rows, pa.int64()))
         status = part.status[rows] if rows else np.array([], dtype=object)
         if compare:
