@@ -13,7 +13,17 @@ from sqlalchemy import Engine, Select, func, select
 
 from talaia.store.models import AuditEvent
 from talaia.web.services.common import Page
-from talaia.web.services.users import AuditInfo
+
+
+@dataclass(frozen=True, slots=True)
+class AuditInfo:
+    id: int
+    at: dt.datetime
+    username: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    detail: str | None
 
 
 @dataclass(frozen=True, slots=True)

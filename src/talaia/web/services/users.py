@@ -11,12 +11,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from talaia.errors import NotFoundError, UserInputError
-from talaia.store.models import Agency, AppUser, AuditEvent, Role
+from talaia.store.models import Agency, AppUser, Role
 from talaia.web.security import hash_password, verify_password
-from talaia.web.services.common import ROLES, Page, Principal, audit, now
+from talaia.web.services.common import ROLES, Principal, audit, now
 
 API_PREFIX = "api:"
 _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,100}$")
@@ -55,17 +55,6 @@ class AgencyInfo:
     code: str
     name: str
     kind: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuditInfo:
-    id: int
-    at: dt.datetime
-    username: str | None
-    action: str
-    object_type: str | None
-    object_id: str | None
-    detail: str | None
 
 
 _COLS = (
@@ -261,26 +250,6 @@ def create_agency(engine: Engine, code: str, name: str, kind: str, *, actor: str
         conn.execute(insert(Agency).values(code=code, name=name.strip(), kind=kind))
         audit(conn, actor, "agency.create", "agency", code, {"name": name, "kind": kind})
     return AgencyInfo(code, name.strip(), kind)
-
-
-def list_audit(engine: Engine, offset: int = 0, limit: int = 50) -> Page[AuditInfo]:
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
-        rows = conn.execute(
-            select(
-                AuditEvent.id,
-                AuditEvent.at,
-                AuditEvent.username,
-                AuditEvent.action,
-                AuditEvent.object_type,
-                AuditEvent.object_id,
-                AuditEvent.detail,
-            )
-            .order_by(AuditEvent.id.desc())
-            .offset(offset)
-            .limit(limit)
-        ).all()
-    return Page([AuditInfo(*r) for r in rows], int(total), offset, limit)
 
 
 def record_login(engine: Engine, check: LoginCheck, ip: str, typed_digest: str) -> None:
