@@ -36,6 +36,25 @@ def _password_hash() -> str:
     return hash_password(PASSWORD)
 
 
+def insert_accounts(conn, now: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+    """One account per role of :data:`ACCOUNTS`, all with :data:`PASSWORD`."""
+    conn.execute(
+        insert(AppUser),
+        [
+            {
+                "username": username,
+                "full_name": username.title(),
+                "role_code": role,
+                "agency_code": agency,
+                "active": True,
+                "password_hash": _password_hash(),
+                "created_at": now,
+            }
+            for username, (role, agency) in ACCOUNTS.items()
+        ],
+    )
+
+
 def _square(x: float, y: float, d: float = 1.0) -> str:
     ring = [[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]
     return json.dumps({"type": "Polygon", "coordinates": [ring]})
@@ -159,21 +178,7 @@ def seed_store(engine: Engine) -> Seed:
                     ).scalar_one()
                 )
     with engine.begin() as conn:
-        conn.execute(
-            insert(AppUser),
-            [
-                {
-                    "username": username,
-                    "full_name": username.title(),
-                    "role_code": role,
-                    "agency_code": agency,
-                    "active": True,
-                    "password_hash": _password_hash(),
-                    "created_at": now,
-                }
-                for username, (role, agency) in ACCOUNTS.items()
-            ],
-        )
+        insert_accounts(conn, now)
     return Seed(
         (ids["pn1"], ids["pn2"], ids["pn3"]), (ids["pm1"],), tuple(rows["pn"]), tuple(rows["pm"])
     )
@@ -283,21 +288,7 @@ def seed_indicator_store(engine: Engine) -> None:
                 for (s, m), bid in wf._BATCH.items()
             ],
         )
-        conn.execute(
-            insert(AppUser),
-            [
-                {
-                    "username": username,
-                    "full_name": username.title(),
-                    "role_code": role,
-                    "agency_code": agency,
-                    "active": True,
-                    "password_hash": _password_hash(),
-                    "created_at": now,
-                }
-                for username, (role, agency) in ACCOUNTS.items()
-            ],
-        )
+        insert_accounts(conn, now)
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select
 from tests.conftest import handmade_table
-from tests.web.conftest import ACCOUNTS, _password_hash, csrf_of, login
+from tests.web.conftest import csrf_of, insert_accounts, login
 
 from talaia.settings import Settings
 from talaia.store.batches import BatchPayload, write_batch
 from talaia.store.canonical import load_reference
-from talaia.store.models import NOT_CURRENT, Agency, AppUser, AuditEvent, Batch, Offence
+from talaia.store.models import NOT_CURRENT, Agency, AuditEvent, Batch, Offence
 from talaia.warehouse import rebuild
 from talaia.web.config import WebSettings
 
@@ -70,21 +70,7 @@ def _accounts(engine: Engine) -> None:
     now = dt.datetime(2024, 3, 5, 10, 0)
     with engine.begin() as conn:
         conn.execute(insert(Agency).values(code="PM", name="Policía Metropolitana", kind="police"))
-        conn.execute(
-            insert(AppUser),
-            [
-                {
-                    "username": username,
-                    "full_name": username.title(),
-                    "role_code": role,
-                    "agency_code": agency,
-                    "active": True,
-                    "password_hash": _password_hash(),
-                    "created_at": now,
-                }
-                for username, (role, agency) in ACCOUNTS.items()
-            ],
-        )
+        insert_accounts(conn, now)
 
 
 @pytest.fixture

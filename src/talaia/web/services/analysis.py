@@ -205,18 +205,11 @@ def _guard(portal: Portal, con: duckdb.DuckDBPyConnection, flt: IncidentFilter) 
 
 def _guard_cells(con: duckdb.DuckDBPyConnection, flt: IncidentFilter, cell: float) -> None:
     """Refuse a grid of more than MAX_WEB_CELLS cells (extent estimated from lon/lat)."""
-    where, params = flt.where()
-    rows = con.execute(
-        f"SELECT min(lon), max(lon), min(lat), max(lat) FROM {_fact(flt)} "
-        f"WHERE {where} AND lon IS NOT NULL AND lat IS NOT NULL",
-        params,
-    ).fetchall()
-    row = rows[0] if rows else None
-    if row is None or row[0] is None:
+    ext = _extent(con, flt)
+    if ext is None:
         return
-    kx = 111_320.0 * math.cos(math.radians((row[2] + row[3]) / 2))
-    nx = (row[1] - row[0]) * kx / cell + 2
-    ny = (row[3] - row[2]) * 110_574.0 / cell + 2
+    nx = ext[0] / cell + 2
+    ny = ext[1] / cell + 2
     if nx * ny > MAX_WEB_CELLS:
         raise UserInputError(
             f"a {cell:g} m grid over this selection has about {int(nx * ny)} cells (web limit "
