@@ -167,6 +167,7 @@ def test_public_api_sweep(client, demo, release):
     @given(queries(areas))
     @settings(
         max_examples=25,
+        derandomize=True,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
