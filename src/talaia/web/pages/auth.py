@@ -106,7 +106,7 @@ def login(
 
 
 def _new_csrf_cookie(response: Response, portal: Portal) -> None:
-    """A new CSRF cookie at login and logout: tokens of the previous session stop working."""
+    """A new CSRF cookie at login and logout: tokens issued before it stop working."""
     response.set_cookie(
         CSRF_COOKIE,
         portal.signer.new_csrf_cookie(),

@@ -22,7 +22,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -239,27 +239,16 @@ def values(
                 level=level,
                 compare=compare,
             )
-        if con is None:
-            with open_warehouse(portal) as own:
-                table = compute(
-                    indicator_id,
-                    area=area or None,
-                    period=period,
-                    by=by or None,
-                    level=level,
-                    warehouse=own,
-                    compare=compare,
-                )  # type: ignore[arg-type]
-        else:
+        with open_warehouse(portal) if con is None else nullcontext(con) as wh:
             table = compute(
                 indicator_id,
                 area=area or None,
                 period=period,
                 by=by or None,
                 level=level,
-                warehouse=con,
-                compare=compare,
-            )  # type: ignore[arg-type]
+                warehouse=wh,
+                compare=compare,  # type: ignore[arg-type]
+            )
         return _all_shown(table)
 
     return _cached(key, make)
